@@ -1,0 +1,17 @@
+//! uagent: an inventory and management agent for the machines the Perl agents cannot reach
+//! (routers, IoT boxes, minimal VMs), speaking the protocols of OCS Inventory NG and GLPI.
+//!
+//! The parts, from the bottom up:
+//! - [`tasks`]: the features. [`tasks::inventory`] reads the system from `/proc`, `/sys`, the
+//!   device tree and package databases (never through external commands) and streams the
+//!   result as XML, JSON or HTML.
+//! - [`vardir`]: the state kept between runs (DEVICEID, per-target state), written atomically.
+//! - [`logger`]: one logger whose lines say which task wrote them.
+//! - [`cli`]: the command line, and the launchers named after the Perl agents'.
+
+pub mod cli;
+pub mod exit;
+pub mod logger;
+pub mod markup;
+pub mod tasks;
+pub mod vardir;

@@ -1,0 +1,165 @@
+//! Mounted filesystems (DRIVES) from `/proc/mounts`, without the kernel's pseudo filesystems
+//! but with what routers mount (overlay, jffs2, ubifs, squashfs). Sizes come from statvfs,
+//! which only the live system can answer.
+
+use std::collections::HashMap;
+use std::io;
+
+use super::root::Root;
+use super::sink::{Section, Sink};
+use super::Context;
+
+/// Most mounts listed.
+pub const MAX_MOUNTS: usize = 4096;
+
+const PSEUDO: [&str; 30] = [
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "tmpfs",
+    "ramfs",
+    "cgroup",
+    "cgroup2",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "pstore",
+    "bpf",
+    "mqueue",
+    "hugetlbfs",
+    "configfs",
+    "fusectl",
+    "autofs",
+    "binfmt_misc",
+    "efivarfs",
+    "rpc_pipefs",
+    "nsfs",
+    "selinuxfs",
+    "usbfs",
+    "devfs",
+    "fuse.gvfsd-fuse",
+    "fuse.portal",
+    "nfsd",
+    "overlayfs",
+    "rootfs",
+];
+
+/// Decodes the octal escapes of `/proc/mounts` (`\040` is a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Mount {
+    pub device: String,
+    pub point: String,
+    pub fstype: String,
+}
+
+/// Real filesystems of a mount table, one per mount point.
+pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    let mut out: Vec<Mount> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 3 {
+            continue;
+        }
+        let (device, point, fstype) = (unescape(f[0]), unescape(f[1]), f[2]);
+        if PSEUDO.contains(&fstype) {
+            continue;
+        }
+        // Container runtimes' layers are not the host's filesystems.
+        if fstype == "overlay" && (point.contains("/docker/") || point.contains("/containers/")) {
+            continue;
+        }
+        if let Some(m) = out.iter_mut().find(|m| m.point == point) {
+            // The last mount on a point hides the others.
+            m.device = device;
+            m.fstype = fstype.to_string();
+            continue;
+        }
+        if out.len() >= MAX_MOUNTS {
+            log::warn!("more than {MAX_MOUNTS} mounts: the rest is left out");
+            break;
+        }
+        out.push(Mount {
+            device,
+            point,
+            fstype: fstype.to_string(),
+        });
+    }
+    out
+}
+
+/// Device name → link name, from `/dev/disk/by-label` or `/dev/disk/by-uuid`.
+fn by_links(root: &Root, dir: &str) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for name in root.list(dir) {
+        if let Some(target) = root.read_link(&format!("{dir}/{name}")) {
+            let dev = target.rsplit('/').next().unwrap_or(&target).to_string();
+            map.insert(dev, unescape(&name.replace("\\x", "\\")));
+        }
+    }
+    map
+}
+
+pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
+    let root = ctx.root;
+    let Some(text) = root.read_expected("/proc/mounts") else {
+        return Ok(());
+    };
+    let labels = by_links(root, "/dev/disk/by-label");
+    let uuids = by_links(root, "/dev/disk/by-uuid");
+    for m in parse_mounts(&text) {
+        let dev_name = m.device.rsplit('/').next().unwrap_or("");
+        sink.begin(Section::Drives)?;
+        sink.text("VOLUMN", &m.device)?;
+        sink.text("TYPE", &m.point)?;
+        sink.text("FILESYSTEM", &m.fstype)?;
+        sink.opt_text("LABEL", labels.get(dev_name).map(String::as_str))?;
+        sink.opt_text("SERIAL", uuids.get(dev_name).map(String::as_str))?;
+        if root.is_live() {
+            if let Ok(st) = nix::sys::statvfs::statvfs(m.point.as_str()) {
+                let unit = st.fragment_size() as u64;
+                let mib = |blocks: u64| (blocks.saturating_mul(unit) / (1024 * 1024)) as i64;
+                sink.int("TOTAL", mib(st.blocks() as u64))?;
+                sink.int("FREE", mib(st.blocks_available() as u64))?;
+            }
+        }
+        sink.end()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudo_filesystems_are_dropped_and_router_ones_kept() {
+        let text = "/dev/root /rom squashfs ro,relatime 0 0\nproc /proc proc rw 0 0\n\
+                    sysfs /sys sysfs rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n/dev/mtdblock6 /overlay jffs2 rw 0 0\n\
+                    overlayfs:/overlay / overlay rw 0 0\n/dev/sda1 /mnt/my\\040disk ext4 rw 0 0\n\
+                    overlay /var/lib/docker/overlay2/abc/merged overlay rw 0 0\n";
+        let m = parse_mounts(text);
+        let points: Vec<_> = m.iter().map(|m| m.point.as_str()).collect();
+        assert_eq!(points, ["/rom", "/overlay", "/", "/mnt/my disk"]);
+        assert_eq!(m[2].fstype, "overlay");
+    }
+}

@@ -1,0 +1,96 @@
+//! The inventory as the XML `REQUEST` document that OCS Inventory NG and GLPI accept
+//! (QUERY INVENTORY): one element per section entry, one child element per field.
+
+use std::io::{self, Write};
+
+use crate::markup::write_xml_text;
+use crate::tasks::inventory::sink::{Section, Sink, Value};
+
+pub struct XmlWriter<W: Write> {
+    out: W,
+    deviceid: String,
+    depth: usize,
+    open: Vec<&'static str>,
+}
+
+impl<W: Write> XmlWriter<W> {
+    pub fn new(mut out: W, deviceid: &str) -> io::Result<Self> {
+        out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<REQUEST>\n  <CONTENT>\n")?;
+        Ok(XmlWriter {
+            out,
+            deviceid: deviceid.to_string(),
+            depth: 2,
+            open: Vec::new(),
+        })
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn indent(&mut self) -> io::Result<()> {
+        for _ in 0..self.depth {
+            self.out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open_tag(&mut self, name: &'static str) -> io::Result<()> {
+        self.indent()?;
+        write!(self.out, "<{name}>\n")?;
+        self.open.push(name);
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn close_tag(&mut self) -> io::Result<()> {
+        if let Some(name) = self.open.pop() {
+            self.depth -= 1;
+            self.indent()?;
+            write!(self.out, "</{name}>\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for XmlWriter<W> {
+    fn begin(&mut self, section: Section) -> io::Result<()> {
+        self.open_tag(section.xml_name())
+    }
+
+    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+        self.indent()?;
+        write!(self.out, "<{key}>")?;
+        match value {
+            Value::Str(s) => write_xml_text(&mut self.out, s)?,
+            Value::Int(n) => write!(self.out, "{n}")?,
+            Value::Bool(b) => self.out.write_all(if b { b"1" } else { b"0" })?,
+        }
+        write!(self.out, "</{key}>\n")
+    }
+
+    fn open(&mut self, key: &'static str) -> io::Result<()> {
+        self.open_tag(key)
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        self.close_tag()
+    }
+
+    fn end(&mut self) -> io::Result<()> {
+        self.close_tag()
+    }
+
+    fn scalar(&mut self, key: &'static str, value: &str) -> io::Result<()> {
+        self.field(key, Value::Str(value))
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.write_all(b"  </CONTENT>\n  <DEVICEID>")?;
+        let deviceid = std::mem::take(&mut self.deviceid);
+        write_xml_text(&mut self.out, &deviceid)?;
+        self.out
+            .write_all(b"</DEVICEID>\n  <QUERY>INVENTORY</QUERY>\n</REQUEST>\n")?;
+        self.out.flush()
+    }
+}
