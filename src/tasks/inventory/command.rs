@@ -115,7 +115,21 @@ pub fn run(a: &InventoryArgs) -> i32 {
             if target.is_dir() {
                 target.push(format!("{}.{}", opts.deviceid, format.extension()));
             }
-            match write_file(&opts, format, &target) {
+            // A device or pipe (/dev/stdout, a FIFO) is written as it is; a file is replaced whole.
+            let special = fs::metadata(&target).is_ok_and(|m| !m.is_file());
+            let result = if special {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&target)
+                    .and_then(|f| {
+                        let mut out = BufWriter::with_capacity(OUT_BUFFER, f);
+                        write(&opts, format, &mut out)?;
+                        out.flush()
+                    })
+            } else {
+                write_file(&opts, format, &target)
+            };
+            match result {
                 Ok(()) => {
                     log::info!("inventory written to {}", target.display());
                     exit::OK

@@ -12,7 +12,7 @@ use super::sink::{Section, Sink};
 use super::{Category, Context};
 
 /// Most processor entries kept; a longer cpuinfo is cut there with a warning.
-pub const MAX_CPUS: usize = 4096;
+pub const MAX_CPUS: usize = 1024;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Family {

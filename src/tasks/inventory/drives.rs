@@ -51,11 +51,17 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
+        let octal = (b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)))
+        .then(|| {
+            b[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |v, c| v * 8 + u32::from(c - b'0'))
+        })
+        .and_then(|v| u8::try_from(v).ok());
+        if let Some(byte) = octal {
+            out.push(byte);
             i += 4;
         } else {
             out.push(b[i]);
@@ -161,5 +167,11 @@ mod tests {
         let points: Vec<_> = m.iter().map(|m| m.point.as_str()).collect();
         assert_eq!(points, ["/rom", "/overlay", "/", "/mnt/my disk"]);
         assert_eq!(m[2].fstype, "overlay");
+    }
+
+    #[test]
+    fn octal_escapes_out_of_byte_range_are_kept_as_text() {
+        assert_eq!(unescape("/mnt/a\\040b"), "/mnt/a b");
+        assert_eq!(unescape("/mnt/\\777x\\0"), "/mnt/\\777x\\0");
     }
 }

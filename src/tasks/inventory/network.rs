@@ -156,6 +156,9 @@ fn live_v4() -> Vec<(String, Ipv4Addr, Ipv4Addr)> {
 
 /// Every interface of the system, with its addresses and gateway.
 pub fn interfaces(root: &Root) -> Vec<Interface> {
+    if !root.exists("/sys/class/net") {
+        log::warn!("cannot list the network interfaces: no /sys/class/net");
+    }
     let mut names = root.list("/sys/class/net");
     if names.len() > MAX_INTERFACES {
         log::warn!("more than {MAX_INTERFACES} network interfaces: the rest is left out");

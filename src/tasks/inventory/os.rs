@@ -102,6 +102,9 @@ impl Distro {
                 d.version = Some(v);
             }
         }
+        if d.name.is_none() {
+            log::warn!("cannot tell the operating system: no /etc/os-release, /usr/lib/os-release or release file");
+        }
         if d.full_name.is_none() {
             d.full_name = match (&d.name, &d.version) {
                 (Some(n), Some(v)) => Some(format!("{n} {v}")),

@@ -146,7 +146,10 @@ impl Root {
         let bytes = self.read_bytes(p, MAX_SMALL_FILE)?;
         Some(match String::from_utf8(bytes) {
             Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            Err(e) => {
+                log::warn!("{p} is not valid UTF-8: the invalid bytes were replaced");
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
         })
     }
 
@@ -205,7 +208,18 @@ impl Root {
 
     /// Opens a file for streaming; same error policy as [`read`](Self::read).
     pub fn open(&self, p: &str) -> Option<File> {
-        match File::open(self.path(p)) {
+        let path = self.path(p);
+        // Under a root, a FIFO or device in place of a file would block or never end.
+        if !self.live {
+            match fs::metadata(&path) {
+                Ok(m) if !m.is_file() => {
+                    log::warn!("cannot read {p}: not a regular file");
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        match File::open(&path) {
             Ok(f) => Some(f),
             Err(e) if missing(&e) => None,
             Err(e) => {
@@ -318,11 +332,18 @@ pub struct LineReader<R> {
     eof: bool,
     line: Vec<u8>,
     warned_long: bool,
+    warned_utf8: bool,
 }
 
 const READ_CHUNK: usize = 16 * 1024;
 
 impl<R: Read> LineReader<R> {
+    /// Long lines are expected in this file (package databases): cut them without a warning.
+    pub fn quiet_long_lines(mut self) -> Self {
+        self.warned_long = true;
+        self
+    }
+
     pub fn new(inner: R, name: &str) -> Self {
         LineReader {
             inner,
@@ -333,6 +354,7 @@ impl<R: Read> LineReader<R> {
             eof: false,
             line: Vec::with_capacity(256),
             warned_long: false,
+            warned_utf8: false,
         }
     }
 
@@ -395,7 +417,15 @@ impl<R: Read> LineReader<R> {
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
-        Some(String::from_utf8_lossy(&self.line))
+        let text = String::from_utf8_lossy(&self.line);
+        if matches!(text, Cow::Owned(_)) && !self.warned_utf8 {
+            self.warned_utf8 = true;
+            log::warn!(
+                "{} is not valid UTF-8: the invalid bytes were replaced",
+                self.name
+            );
+        }
+        Some(text)
     }
 }
 

@@ -186,9 +186,11 @@ fn mtime(root: &Root, path: &str) -> Option<i64> {
 }
 
 fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
-    let Some(mut lines) = root.lines("/var/lib/dpkg/status") else {
+    let Some(lines) = root.lines("/var/lib/dpkg/status") else {
         return Ok(());
     };
+    // Dependency lists of big packages run over the line limit; only their start is needed.
+    let mut lines = lines.quiet_long_lines();
     read_stanzas(&mut lines, |p| {
         if !installed(&p.status) {
             return Ok(());
@@ -207,9 +209,11 @@ fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
 }
 
 fn opkg(root: &Root, w: &mut Writer) -> io::Result<()> {
-    let Some(mut lines) = root.lines("/usr/lib/opkg/status") else {
+    let Some(lines) = root.lines("/usr/lib/opkg/status") else {
         return Ok(());
     };
+    // Dependency lists of big packages run over the line limit; only their start is needed.
+    let mut lines = lines.quiet_long_lines();
     read_stanzas(&mut lines, |p| {
         if !installed(&p.status) {
             return Ok(());
@@ -236,9 +240,11 @@ fn opkg(root: &Root, w: &mut Writer) -> io::Result<()> {
 }
 
 fn apk(root: &Root, w: &mut Writer) -> io::Result<()> {
-    let Some(mut lines) = root.lines("/lib/apk/db/installed") else {
+    let Some(lines) = root.lines("/lib/apk/db/installed") else {
         return Ok(());
     };
+    // Dependency lists of big packages run over the line limit; only their start is needed.
+    let mut lines = lines.quiet_long_lines();
     read_apk(&mut lines, |p| w.write(p, "apk", 1))
 }
 
@@ -308,6 +314,15 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
     opkg(ctx.root, &mut w)?;
     apk(ctx.root, &mut w)?;
     rpm(ctx.root, &mut w)?;
+    let dbs = [
+        "/var/lib/dpkg/status",
+        "/usr/lib/opkg/status",
+        "/lib/apk/db/installed",
+        "/var/lib/rpm",
+    ];
+    if w.count == 0 && !dbs.iter().any(|db| ctx.root.exists(db)) {
+        log::warn!("no package database found (dpkg, opkg, apk or rpm): SOFTWARES is empty");
+    }
     log::debug!("{} packages", w.count);
     Ok(())
 }
