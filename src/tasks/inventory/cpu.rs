@@ -269,11 +269,7 @@ impl CpuInfo {
                 self.family = Family::Mips;
                 b.mips_model = v();
             }
-            "isa" => {
-                if value.contains("mips64") {
-                    self.mips64 = true;
-                }
-            }
+            "isa" if value.contains("mips64") => self.mips64 = true,
             "hardware" => self.board.hardware = v(),
             "revision" => self.board.revision = v(),
             "serial" => self.board.serial = v(),

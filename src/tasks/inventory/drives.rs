@@ -125,6 +125,11 @@ fn by_links(root: &Root, dir: &str) -> HashMap<String, String> {
     map
 }
 
+/// MiB of `blocks` of `unit` bytes; statvfs field widths differ between 32- and 64-bit libcs.
+fn mib(blocks: impl Into<u64>, unit: impl Into<u64>) -> i64 {
+    (blocks.into().saturating_mul(unit.into()) / (1024 * 1024)) as i64
+}
+
 pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
     let root = ctx.root;
     let Some(text) = root.read_expected("/proc/mounts") else {
@@ -142,10 +147,8 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
         sink.opt_text("SERIAL", uuids.get(dev_name).map(String::as_str))?;
         if root.is_live() {
             if let Ok(st) = nix::sys::statvfs::statvfs(m.point.as_str()) {
-                let unit = st.fragment_size() as u64;
-                let mib = |blocks: u64| (blocks.saturating_mul(unit) / (1024 * 1024)) as i64;
-                sink.int("TOTAL", mib(st.blocks() as u64))?;
-                sink.int("FREE", mib(st.blocks_available() as u64))?;
+                sink.int("TOTAL", mib(st.blocks(), st.fragment_size()))?;
+                sink.int("FREE", mib(st.blocks_available(), st.fragment_size()))?;
             }
         }
         sink.end()?;

@@ -40,10 +40,10 @@ impl Resolver {
         for line in text.lines() {
             let mut words = line.split_whitespace();
             match (words.next(), words.next()) {
-                (Some("nameserver"), Some(ip)) => {
-                    if !into.servers.iter().any(|s| s == ip) && into.servers.len() < 16 {
-                        into.servers.push(ip.to_string());
-                    }
+                (Some("nameserver"), Some(ip))
+                    if !into.servers.iter().any(|s| s == ip) && into.servers.len() < 16 =>
+                {
+                    into.servers.push(ip.to_string());
                 }
                 (Some("domain" | "search"), Some(d)) if into.domain.is_none() => {
                     into.domain = Some(d.to_string())
@@ -174,13 +174,10 @@ pub fn default_route(root: &Root) -> Option<(String, String)> {
 pub fn gather(ctx: &mut Context) {
     let root = ctx.root;
     let f = &mut ctx.facts;
-    match root.read_expected("/proc/meminfo") {
-        Some(text) => {
-            let (mem, swap) = meminfo(&text);
-            f.memory_mib = mem;
-            f.swap_mib = swap;
-        }
-        None => {}
+    if let Some(text) = root.read_expected("/proc/meminfo") {
+        let (mem, swap) = meminfo(&text);
+        f.memory_mib = mem;
+        f.swap_mib = swap;
     }
     if f.default_gateway.is_none() {
         f.default_gateway = default_route(root).map(|(gw, _)| gw);

@@ -28,6 +28,8 @@ pub struct Package {
     pub category: String,
     pub url: String,
     pub install_time: Option<i64>,
+    /// dpkg `Multi-Arch: same`: the package's files are listed under `name:arch`.
+    pub multiarch_same: bool,
 }
 
 impl Package {
@@ -42,6 +44,7 @@ impl Package {
         self.category.clear();
         self.url.clear();
         self.install_time = None;
+        self.multiarch_same = false;
     }
 }
 
@@ -99,6 +102,7 @@ pub fn read_stanzas<R: Read>(
             "Section" => set(&mut p.category, value),
             "Homepage" => set(&mut p.url, value),
             "Installed-Time" => p.install_time = value.trim().parse().ok(),
+            "Multi-Arch" => p.multiarch_same = value.trim() == "same",
             _ => {}
         }
     }
@@ -197,13 +201,12 @@ fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
         }
         // dpkg keeps no install date; its file list is written when the package is unpacked.
         let mut p = p.clone();
-        p.install_time =
-            mtime(root, &format!("/var/lib/dpkg/info/{}.list", p.name)).or_else(|| {
-                mtime(
-                    root,
-                    &format!("/var/lib/dpkg/info/{}:{}.list", p.name, p.arch),
-                )
-            });
+        let list = if p.multiarch_same {
+            format!("/var/lib/dpkg/info/{}:{}.list", p.name, p.arch)
+        } else {
+            format!("/var/lib/dpkg/info/{}.list", p.name)
+        };
+        p.install_time = mtime(root, &list);
         w.write(&p, "deb", 1024)
     })
 }

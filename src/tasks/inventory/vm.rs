@@ -14,7 +14,10 @@ fn hypervisor_from_identity(text: &str) -> Option<&'static str> {
         "VirtualBox"
     } else if t.contains("qemu") || t.contains("bochs") {
         "QEMU"
-    } else if t.contains("kvm") {
+    } else if ["kvm", "amazon ec2", "google compute engine", "openstack"]
+        .iter()
+        .any(|k| t.contains(k))
+    {
         "KVM"
     } else if t.contains("xen") {
         "Xen"
@@ -24,12 +27,6 @@ fn hypervisor_from_identity(text: &str) -> Option<&'static str> {
         "Hyper-V"
     } else if t.contains("bhyve") {
         "bhyve"
-    } else if t.contains("amazon ec2") {
-        "KVM"
-    } else if t.contains("google compute engine") {
-        "KVM"
-    } else if t.contains("openstack") {
-        "KVM"
     } else {
         return None;
     })

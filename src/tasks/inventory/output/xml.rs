@@ -37,7 +37,7 @@ impl<W: Write> XmlWriter<W> {
 
     fn open_tag(&mut self, name: &'static str) -> io::Result<()> {
         self.indent()?;
-        write!(self.out, "<{name}>\n")?;
+        writeln!(self.out, "<{name}>")?;
         self.open.push(name);
         self.depth += 1;
         Ok(())
@@ -47,7 +47,7 @@ impl<W: Write> XmlWriter<W> {
         if let Some(name) = self.open.pop() {
             self.depth -= 1;
             self.indent()?;
-            write!(self.out, "</{name}>\n")?;
+            writeln!(self.out, "</{name}>")?;
         }
         Ok(())
     }
@@ -66,7 +66,7 @@ impl<W: Write> Sink for XmlWriter<W> {
             Value::Int(n) => write!(self.out, "{n}")?,
             Value::Bool(b) => self.out.write_all(if b { b"1" } else { b"0" })?,
         }
-        write!(self.out, "</{key}>\n")
+        writeln!(self.out, "</{key}>")
     }
 
     fn open(&mut self, key: &'static str) -> io::Result<()> {

@@ -1,0 +1,77 @@
+#!/bin/bash
+# The project's test command (README.md names it; .ci/run runs it). Installs what it needs,
+# idempotently, then runs every check and prints what it measured. Run as root (it installs
+# Debian packages and starts a real OCS Inventory server on 127.0.0.1).
+#
+#   bash tests/run.sh            # everything
+#   STAGES="unit corpus" bash tests/run.sh   # some stages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+shared=$(cd .. && pwd)/shared
+export CARGO_TERM_COLOR=never
+STAGES=${STAGES:-"setup unit corpus robustness ocs"}
+start_all=$(date +%s)
+
+say() { printf '\n=== %s\n' "$*"; }
+have_stage() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }
+timed() {
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  "$@"
+  echo "--- $name: $(( $(date +%s) - t0 )) s"
+}
+
+[ -d "$shared/corpus" ] || { echo "tests/run.sh: $shared/corpus not found (../shared must sit beside the repository)" >&2; exit 1; }
+
+setup() {
+  say "setup: packages and tools"
+  export DEBIAN_FRONTEND=noninteractive
+  local need=""
+  for p in curl time ca-certificates; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+  done
+  if [ -n "$need" ]; then
+    apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null; }
+  fi
+  python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+}
+
+unit() {
+  say "unit: format, lints and tests of every feature set"
+  cargo fmt --check
+  cargo clippy -q --all-targets -- -D warnings
+  cargo clippy -q --no-default-features --features minimal -- -D warnings
+  cargo test -q
+  cargo test -q --no-default-features --features minimal
+}
+
+host_binary() {
+  cargo build -q --release
+  echo "$repo/target/release/uagent"
+}
+
+corpus() {
+  say "corpus: every expected.json fact of ../shared/corpus (x86_64)"
+  python3 tests/check_corpus.py --binary "$(host_binary)"
+}
+
+robustness() {
+  say "robustness: bad and big trees, unwritable outputs"
+  python3 tests/check_robustness.py --binary "$(host_binary)"
+}
+
+ocs() {
+  say "ocs: a real OCS Inventory server on loopback"
+  bash tests/ocs/server-up.sh --reset-db
+  python3 tests/ocs/check_local_inventory.py --binary "$(host_binary)"
+}
+
+for s in setup unit corpus robustness ocs; do
+  if have_stage "$s"; then timed "$s" "$s"; fi
+done
+echo
+echo "all stages passed in $(( $(date +%s) - start_all )) s"
