@@ -94,7 +94,8 @@ impl Zone {
         })
     }
 
-    fn from_rule(rule: Rule) -> Zone {
+    /// A zone that follows one POSIX rule at all times.
+    pub fn from_rule(rule: Rule) -> Zone {
         Zone {
             transitions: Vec::new(),
             type_of: Vec::new(),
