@@ -951,7 +951,36 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
 pub(crate) mod recorder {
     use std::io;
 
+    use crate::tasks::inventory::cpu::CpuInfo;
     use crate::tasks::inventory::sink::{Section, Sink, Value};
+    use crate::tasks::inventory::smbios::Tables;
+    use crate::tasks::inventory::{Category, Context, Facts, Options, Root};
+
+    /// Runs one collector over `root` and keeps what it writes.
+    pub fn run(
+        root: Root,
+        skip: Vec<Category>,
+        smbios: Option<Tables>,
+        collect: fn(&mut Context, &mut dyn Sink) -> io::Result<()>,
+    ) -> Recorder {
+        let opts = Options {
+            root,
+            deviceid: "test-2024-01-01-00-00-00".into(),
+            tag: None,
+            skip,
+            previous: None,
+        };
+        let mut ctx = Context {
+            opts: &opts,
+            root: &opts.root,
+            facts: Facts::default(),
+            cpuinfo: CpuInfo::default(),
+            smbios,
+        };
+        let mut rec = Recorder::default();
+        collect(&mut ctx, &mut rec).unwrap();
+        rec
+    }
 
     #[derive(Default)]
     pub struct Recorder {
@@ -1017,9 +1046,8 @@ pub(crate) mod recorder {
 
 #[cfg(test)]
 mod tests {
-    use super::recorder::{get, Recorder};
+    use super::recorder::{get, run, Recorder};
     use super::*;
-    use crate::tasks::inventory::{cpu::CpuInfo, Facts, Options};
     use std::fs;
     use std::path::PathBuf;
 
@@ -1632,23 +1660,8 @@ mod tests {
     }
 
     fn run_collect(skip: Vec<Category>, table: Vec<u8>) -> Recorder {
-        let opts = Options {
-            root: Root::at(&std::env::temp_dir()),
-            deviceid: "test-2024-01-01-00-00-00".into(),
-            tag: None,
-            skip,
-            previous: None,
-        };
-        let mut ctx = Context {
-            opts: &opts,
-            root: &opts.root,
-            facts: Facts::default(),
-            cpuinfo: CpuInfo::default(),
-            smbios: Some(Tables::new(3, 0, table)),
-        };
-        let mut rec = Recorder::default();
-        collect(&mut ctx, &mut rec).unwrap();
-        rec
+        let root = Root::at(&std::env::temp_dir());
+        run(root, skip, Some(Tables::new(3, 0, table)), collect)
     }
 
     #[test]
