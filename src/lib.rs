@@ -11,6 +11,8 @@
 
 pub mod cli;
 pub mod exit;
+#[cfg(feature = "client")]
+pub mod http;
 pub mod logger;
 pub mod markup;
 pub mod tasks;
