@@ -1,14 +1,115 @@
-//! Command line: the `uagent` binary and its subcommands. The launchers named after the Perl
-//! agents' (`uagent-inventory`, `uagent-injector`) are links to the same binary, recognised
-//! by their name.
+//! Command line: the `uagent` binary and its subcommands. Without a subcommand it is the agent
+//! (half-managed from cron, or `--daemon`); the launchers named after the Perl agents'
+//! (`uagent-inventory`, `uagent-injector`) are links to the same binary, recognised by name.
 
 use argh::FromArgs;
 
+use crate::config::{Settings, DEFAULT_CONF_FILE};
 use crate::exit;
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, Debug, Default)]
 /// uagent: inventory and management agent for OCS Inventory NG and GLPI servers.
+/// Without a subcommand: contact the servers, run the tasks they ask for, send the results.
 pub struct Cli {
+    /// server URL(s), comma-separated (OCS: http://host/ocsinventory; GLPI: https://host/)
+    #[argh(option, short = 's')]
+    pub server: Vec<String>,
+    /// write inventories into DIR too (- for stdout)
+    #[argh(option, short = 'l')]
+    pub local: Vec<String>,
+    /// TAG sent in ACCOUNTINFO
+    #[argh(option, short = 't')]
+    pub tag: Option<String>,
+    /// sleep a random 0..N seconds first (spreads fleets run from cron)
+    #[argh(option, short = 'w')]
+    pub wait: Option<u64>,
+    /// skip targets whose next contact date has not come yet
+    #[argh(switch)]
+    pub lazy: bool,
+    /// send an inventory even if the server did not ask for one
+    #[argh(switch, short = 'f')]
+    pub force: bool,
+    /// tasks to run, comma-separated (default: all this build has)
+    #[argh(option)]
+    pub tasks: Vec<String>,
+    /// tasks never to run, comma-separated
+    #[argh(option)]
+    pub no_task: Vec<String>,
+    /// inventory categories to leave out, comma-separated
+    #[argh(option)]
+    pub no_category: Vec<String>,
+    /// configuration file (default /etc/uagent/agent.cfg)
+    #[argh(option)]
+    pub conf_file: Option<String>,
+    /// state kept across reboots (DEVICEID); default /var/lib/uagent
+    #[argh(option)]
+    pub vardir: Option<String>,
+    /// per-target state and spool (default: the vardir; may be in RAM)
+    #[argh(option)]
+    pub statedir: Option<String>,
+    /// more log lines
+    #[argh(switch)]
+    pub debug: bool,
+    /// HTTP timeout in seconds (default 180)
+    #[argh(option)]
+    pub timeout: Option<u64>,
+    /// time limit of one task process in seconds (default 600)
+    #[argh(option)]
+    pub task_timeout: Option<u64>,
+    /// proxy URL (default: http_proxy/https_proxy/no_proxy from the environment)
+    #[argh(option, short = 'P')]
+    pub proxy: Option<String>,
+    /// user for HTTP Basic authentication
+    #[argh(option, short = 'u')]
+    pub user: Option<String>,
+    /// password for HTTP Basic authentication
+    #[argh(option, short = 'p')]
+    pub password: Option<String>,
+    /// CA certificates (PEM) to trust instead of the built-in roots
+    #[argh(option)]
+    pub ca_cert_file: Option<String>,
+    /// directory of CA certificates to trust instead of the built-in roots
+    #[argh(option)]
+    pub ca_cert_dir: Option<String>,
+    /// do not check server certificates (dangerous)
+    #[argh(switch)]
+    pub no_ssl_check: bool,
+    /// accept only a server certificate with this SHA-256 fingerprint (sha256:AB:CD…)
+    #[argh(option)]
+    pub ssl_fingerprint: Vec<String>,
+    /// client certificate and key (PEM)
+    #[argh(option)]
+    pub ssl_cert_file: Option<String>,
+    /// seconds before the first contact of a daemon (random between 50 % and 100 %; default 3600)
+    #[argh(option)]
+    pub delaytime: Option<u64>,
+    /// stay resident and run on the servers' schedule
+    #[argh(switch, short = 'd')]
+    pub daemon: bool,
+    /// daemon: write the pid to FILE
+    #[argh(option)]
+    pub pidfile: Option<String>,
+    /// daemon: no HTTP server
+    #[argh(switch)]
+    pub no_httpd: bool,
+    /// daemon: HTTP server address (default: all)
+    #[argh(option)]
+    pub httpd_ip: Option<String>,
+    /// daemon: HTTP server port (default 62354)
+    #[argh(option)]
+    pub httpd_port: Option<u16>,
+    /// daemon: addresses allowed to call /now (IPs, CIDR ranges, host names), comma-separated
+    #[argh(option)]
+    pub httpd_trust: Vec<String>,
+    /// log to stderr (default), file or syslog
+    #[argh(option)]
+    pub logger: Option<String>,
+    /// log file (implies --logger file)
+    #[argh(option)]
+    pub logfile: Option<String>,
+    /// rotate the log file at this size in MiB (default 10)
+    #[argh(option)]
+    pub logfile_maxsize: Option<u64>,
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
@@ -21,6 +122,8 @@ pub struct Cli {
 #[argh(subcommand)]
 pub enum Command {
     Inventory(InventoryArgs),
+    Inject(InjectArgs),
+    Task(TaskArgs),
 }
 
 #[derive(FromArgs, Debug, Default)]
@@ -54,7 +157,97 @@ pub struct InventoryArgs {
     /// state directory (holds the DEVICEID); default /var/lib/uagent
     #[argh(option)]
     pub vardir: Option<String>,
-    /// more log lines (twice: even more)
+    /// more log lines
+    #[argh(switch)]
+    pub debug: bool,
+}
+
+#[derive(FromArgs, Debug, Default)]
+/// Upload saved inventories (XML or JSON, plain or zlib) to a server.
+#[argh(subcommand, name = "inject")]
+pub struct InjectArgs {
+    /// server URL
+    #[argh(option, short = 'u')]
+    pub url: Option<String>,
+    /// an inventory file
+    #[argh(option, short = 'f')]
+    pub file: Vec<String>,
+    /// every file of a directory
+    #[argh(option, short = 'd')]
+    pub directory: Option<String>,
+    /// with --directory: its subdirectories too
+    #[argh(switch, short = 'R')]
+    pub recursive: bool,
+    /// read one inventory from standard input
+    #[argh(switch)]
+    pub stdin: bool,
+    /// delete each file once the server accepted it
+    #[argh(switch, short = 'r')]
+    pub remove: bool,
+    /// the User-Agent to present
+    #[argh(option)]
+    pub useragent: Option<String>,
+    /// HTTP timeout in seconds (default 180)
+    #[argh(option)]
+    pub timeout: Option<u64>,
+    /// proxy URL
+    #[argh(option, short = 'P')]
+    pub proxy: Option<String>,
+    /// user for HTTP Basic authentication
+    #[argh(option)]
+    pub user: Option<String>,
+    /// password for HTTP Basic authentication
+    #[argh(option, short = 'p')]
+    pub password: Option<String>,
+    /// CA certificates (PEM) to trust instead of the built-in roots
+    #[argh(option)]
+    pub ca_cert_file: Option<String>,
+    /// directory of CA certificates to trust
+    #[argh(option)]
+    pub ca_cert_dir: Option<String>,
+    /// do not check server certificates (dangerous)
+    #[argh(switch)]
+    pub no_ssl_check: bool,
+    /// accept only a server certificate with this SHA-256 fingerprint
+    #[argh(option)]
+    pub ssl_fingerprint: Vec<String>,
+    /// client certificate and key (PEM)
+    #[argh(option)]
+    pub ssl_cert_file: Option<String>,
+    /// more log lines
+    #[argh(switch)]
+    pub debug: bool,
+}
+
+#[derive(FromArgs, Debug, Default)]
+/// Run one task as the agent does (internal: the agent starts its tasks this way).
+#[argh(subcommand, name = "task")]
+pub struct TaskArgs {
+    /// the task: inventory
+    #[argh(positional)]
+    pub name: String,
+    /// the DEVICEID to use
+    #[argh(option)]
+    pub deviceid: Option<String>,
+    /// inventory format: xml or json
+    #[argh(option)]
+    pub format: Option<String>,
+    /// ACCOUNTINFO entry KEY=VALUE (repeatable)
+    #[argh(option)]
+    pub accountinfo: Vec<String>,
+    /// categories to leave out
+    #[argh(option)]
+    pub no_category: Vec<String>,
+    /// file of the previous section digests (the new ones go to FILE.new)
+    #[argh(option)]
+    pub digests: Option<String>,
+    /// write the result to FILE instead of stdout
+    #[argh(option)]
+    pub output: Option<String>,
+    /// zlib-compress what goes to stdout
+    #[argh(switch)]
+    pub compress: bool,
+    /// more log lines
     #[argh(switch)]
     pub debug: bool,
 }
@@ -68,6 +261,89 @@ fn implied_subcommand(argv0: &str) -> Option<&'static str> {
         "uagent-wakeonlan" => Some("wakeonlan"),
         _ => None,
     }
+}
+
+/// The settings of an agent run: defaults, the configuration file, then this command line.
+pub fn settings(cli: &Cli) -> Result<Settings, String> {
+    let mut s = Settings::default();
+    match &cli.conf_file {
+        Some(f) => s.load_file(std::path::Path::new(f))?,
+        None => {
+            if std::path::Path::new(DEFAULT_CONF_FILE).exists() {
+                s.load_file(std::path::Path::new(DEFAULT_CONF_FILE))?;
+            }
+        }
+    }
+    let mut set = |k: &str, v: String| s.set(k, &v);
+    let join = |v: &Vec<String>| v.join(",");
+    if !cli.server.is_empty() {
+        set("server", join(&cli.server))?;
+    }
+    if !cli.local.is_empty() {
+        set("local", join(&cli.local))?;
+    }
+    if !cli.tasks.is_empty() {
+        set("tasks", join(&cli.tasks))?;
+    }
+    if !cli.no_task.is_empty() {
+        set("no-task", join(&cli.no_task))?;
+    }
+    if !cli.no_category.is_empty() {
+        set("no-category", join(&cli.no_category))?;
+    }
+    if !cli.ssl_fingerprint.is_empty() {
+        set("ssl-fingerprint", join(&cli.ssl_fingerprint))?;
+    }
+    if !cli.httpd_trust.is_empty() {
+        set("httpd-trust", join(&cli.httpd_trust))?;
+    }
+    let opts: [(&str, Option<String>); 19] = [
+        ("tag", cli.tag.clone()),
+        ("wait", cli.wait.map(|v| v.to_string())),
+        ("vardir", cli.vardir.clone()),
+        ("statedir", cli.statedir.clone()),
+        ("timeout", cli.timeout.map(|v| v.to_string())),
+        ("task-timeout", cli.task_timeout.map(|v| v.to_string())),
+        ("proxy", cli.proxy.clone()),
+        ("user", cli.user.clone()),
+        ("password", cli.password.clone()),
+        ("ca-cert-file", cli.ca_cert_file.clone()),
+        ("ca-cert-dir", cli.ca_cert_dir.clone()),
+        ("ssl-cert-file", cli.ssl_cert_file.clone()),
+        ("delaytime", cli.delaytime.map(|v| v.to_string())),
+        ("pidfile", cli.pidfile.clone()),
+        ("httpd-ip", cli.httpd_ip.clone()),
+        ("httpd-port", cli.httpd_port.map(|v| v.to_string())),
+        ("logger", cli.logger.clone()),
+        ("logfile", cli.logfile.clone()),
+        (
+            "logfile-maxsize",
+            cli.logfile_maxsize.map(|v| v.to_string()),
+        ),
+    ];
+    for (k, v) in opts {
+        if let Some(v) = v {
+            set(k, v)?;
+        }
+    }
+    for (k, on) in [
+        ("lazy", cli.lazy),
+        ("force", cli.force),
+        ("no-ssl-check", cli.no_ssl_check),
+        ("daemon", cli.daemon),
+        ("no-httpd", cli.no_httpd),
+    ] {
+        if on {
+            set(k, "1".into())?;
+        }
+    }
+    if cli.debug {
+        s.debug = s.debug.max(1);
+    }
+    if s.logfile.is_some() && s.logger == "stderr" {
+        s.logger = "file".into();
+    }
+    Ok(s)
 }
 
 pub fn main() -> i32 {
@@ -100,13 +376,54 @@ pub fn main() -> i32 {
         println!("uagent {}", env!("CARGO_PKG_VERSION"));
         return exit::OK;
     }
-    match cli.command {
-        Some(Command::Inventory(a)) => crate::tasks::inventory::command::run(&a),
-        None => {
-            eprintln!("{cmd_name}: nothing to do: give a subcommand (see {cmd_name} --help)");
-            exit::USAGE
-        }
+    match &cli.command {
+        Some(Command::Inventory(a)) => crate::tasks::inventory::command::run(a),
+        Some(Command::Task(a)) => crate::tasks::run_task(a),
+        Some(Command::Inject(a)) => run_inject(a),
+        None => run_agent(&cli, cmd_name),
     }
+}
+
+#[cfg(feature = "client")]
+fn run_inject(a: &InjectArgs) -> i32 {
+    crate::inject::run(a)
+}
+
+#[cfg(not(feature = "client"))]
+fn run_inject(_: &InjectArgs) -> i32 {
+    crate::logger::init("core", 0);
+    log::error!("this build cannot send anything (built without the client feature)");
+    exit::USAGE
+}
+
+fn run_agent(cli: &Cli, cmd_name: &str) -> i32 {
+    let settings = match settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::logger::init("core", 0);
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
+    crate::logger::init("core", settings.debug);
+    if settings.servers.is_empty() && settings.locals.is_empty() {
+        log::error!("nothing to do: give --server URL or --local DIR (or a subcommand, see {cmd_name} --help)");
+        return exit::USAGE;
+    }
+    agent_main(settings)
+}
+
+#[cfg(feature = "client")]
+fn agent_main(settings: Settings) -> i32 {
+    crate::agent::main(settings)
+}
+
+#[cfg(not(feature = "client"))]
+fn agent_main(_: Settings) -> i32 {
+    log::error!(
+        "this build has no agent (built without the client feature): use `uagent inventory`"
+    );
+    exit::USAGE
 }
 
 #[cfg(test)]
@@ -121,5 +438,35 @@ mod tests {
         );
         assert_eq!(implied_subcommand("uagent-injector"), Some("inject"));
         assert_eq!(implied_subcommand("/usr/bin/uagent"), None);
+    }
+
+    #[test]
+    fn the_command_line_overrides_the_configuration_file() {
+        let dir = std::env::temp_dir().join(format!("uagent-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("agent.cfg");
+        std::fs::write(
+            &conf,
+            "server = http://from-file/\ntag = file\ntimeout = 5\nlazy = 1\n",
+        )
+        .unwrap();
+        let cli = Cli::from_args(
+            &["uagent"],
+            &[
+                "--conf-file",
+                conf.to_str().unwrap(),
+                "--tag",
+                "cli",
+                "--server",
+                "http://a/,http://b/",
+            ],
+        )
+        .unwrap();
+        let s = settings(&cli).unwrap();
+        assert_eq!(s.tag.as_deref(), Some("cli"));
+        assert_eq!(s.servers, ["http://a/", "http://b/"]);
+        assert_eq!(s.timeout, 5);
+        assert!(s.lazy);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,3 +6,9 @@ pub const OK: i32 = 0;
 pub const USAGE: i32 = 1;
 /// The result could not be written (unwritable --output, closed pipe, full disk).
 pub const OUTPUT: i32 = 2;
+/// A server could not be reached (refused, reset, timed out): results were kept in the spool.
+pub const UNREACHABLE: i32 = 3;
+/// A server answered with an error or an invalid reply: results were kept in the spool.
+pub const REFUSED: i32 = 4;
+/// A task failed or was killed at its time limit.
+pub const TASK: i32 = 5;

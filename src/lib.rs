@@ -9,11 +9,19 @@
 //! - [`logger`]: one logger whose lines say which task wrote them.
 //! - [`cli`]: the command line, and the launchers named after the Perl agents'.
 
+#[cfg(feature = "client")]
+pub mod agent;
 pub mod cli;
+pub mod config;
 pub mod exit;
 #[cfg(feature = "client")]
 pub mod http;
+#[cfg(feature = "client")]
+pub mod inject;
 pub mod logger;
 pub mod markup;
+#[cfg(feature = "client")]
+pub mod protocol;
+pub mod random;
 pub mod tasks;
 pub mod vardir;

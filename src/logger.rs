@@ -62,6 +62,16 @@ pub fn init(tag: &'static str, debug: u8) {
     log::set_max_level(level);
 }
 
+/// Writes a line a task process logged (already tagged) where the agent's own lines go.
+pub fn relay(line: &str) {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.is_empty() {
+        return;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
 /// Changes the tag of the lines that follow (a task process says which task it runs).
 pub fn set_tag(tag: &'static str) {
     *TAG.lock().unwrap_or_else(|e| e.into_inner()) = tag;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs"}
+STAGES=${STAGES:-"setup unit corpus robustness ocs agent"}
 start_all=$(date +%s)
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -47,6 +47,8 @@ unit() {
   cargo clippy -q --no-default-features --features minimal -- -D warnings
   cargo test -q
   cargo test -q --no-default-features --features minimal
+  cargo clippy -q --no-default-features --features client -- -D warnings
+  cargo clippy -q --features full -- -D warnings
 }
 
 host_binary() {
@@ -70,7 +72,13 @@ ocs() {
   python3 tests/ocs/check_local_inventory.py --binary "$(host_binary)"
 }
 
-for s in setup unit corpus robustness ocs; do
+agent() {
+  say "agent: half-managed runs, several targets and the injector against the real OCS server"
+  bash tests/ocs/server-up.sh >/dev/null
+  python3 tests/agent/check_ocs_runs.py --binary "$(host_binary)"
+}
+
+for s in setup unit corpus robustness ocs agent; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo

@@ -2,3 +2,21 @@
 //! agent with a time limit) so that the resident part stays small.
 
 pub mod inventory;
+
+use crate::cli::TaskArgs;
+use crate::{exit, logger};
+
+/// `uagent task NAME`: one task in this process, as the agent starts them.
+pub fn run_task(a: &TaskArgs) -> i32 {
+    match a.name.as_str() {
+        "inventory" => {
+            logger::init("inventory", u8::from(a.debug));
+            inventory::command::run_task(a)
+        }
+        other => {
+            logger::init("core", 0);
+            log::error!("unknown task {other:?}");
+            exit::USAGE
+        }
+    }
+}

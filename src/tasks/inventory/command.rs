@@ -93,7 +93,11 @@ pub fn run(a: &InventoryArgs) -> i32 {
     let opts = Options {
         root,
         deviceid,
-        tag: a.tag.clone(),
+        accountinfo: a
+            .tag
+            .iter()
+            .map(|t| ("TAG".to_string(), t.clone()))
+            .collect(),
         skip,
         previous: None,
     };
@@ -145,14 +149,14 @@ pub fn run(a: &InventoryArgs) -> i32 {
 
 /// Streams one inventory in `format` to `out`.
 pub fn write<W: Write>(opts: &Options, format: Format, out: W) -> io::Result<()> {
-    let mut sink = output::writer(format, out, &opts.deviceid, opts.tag.as_deref())?;
+    let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
     super::run(opts, sink.as_mut())?;
     Ok(())
 }
 
 /// Writes the inventory next to `target`, then renames it into place: a failed run leaves
 /// any previous file as it was.
-fn write_file(opts: &Options, format: Format, target: &Path) -> io::Result<()> {
+pub fn write_file(opts: &Options, format: Format, target: &Path) -> io::Result<()> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -174,4 +178,101 @@ fn write_file(opts: &Options, format: Format, target: &Path) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// `uagent task inventory`: the inventory as the agent runs it in a child process. The document
+/// goes to `--output` (a local target) or to stdout, zlib-compressed for a server; the section
+/// digests are compared with the previous ones and the new set is left beside them for the
+/// agent to keep once the server has accepted the inventory.
+pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
+    let format = match Format::from_name(a.format.as_deref().unwrap_or("xml")) {
+        Some(f) => f,
+        None => {
+            log::error!("unknown format {:?}", a.format);
+            return exit::USAGE;
+        }
+    };
+    let skip = match parse_categories(&a.no_category) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
+    let accountinfo = a
+        .accountinfo
+        .iter()
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let previous = a
+        .digests
+        .as_ref()
+        .and_then(|p| vardir::read_small(Path::new(p)).ok().flatten())
+        .map(|t| super::digest::Digests::from_lines(&t));
+    let root = Root::live();
+    let deviceid = match &a.deviceid {
+        Some(id) => id.clone(),
+        None => deviceid(&Vardir::new(Path::new(vardir::DEFAULT_VARDIR)), &root),
+    };
+    let opts = Options {
+        root,
+        deviceid,
+        accountinfo,
+        skip,
+        previous,
+    };
+    let result = match (&a.output, a.compress) {
+        (Some(path), _) => write_file(&opts, format, Path::new(path)).map(|_| None),
+        (None, compress) => {
+            let stdout = io::stdout();
+            let out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
+            if compress {
+                #[cfg(feature = "client")]
+                {
+                    let mut z = crate::protocol::compress::ZlibWriter::new(out);
+                    let d = write_digests(&opts, format, &mut z);
+                    d.and_then(|d| z.finish().and_then(|mut o| o.flush()).map(|_| Some(d)))
+                }
+                #[cfg(not(feature = "client"))]
+                {
+                    drop(out);
+                    Err(io::Error::other(
+                        "this build has no compression (built without the client feature)",
+                    ))
+                }
+            } else {
+                let mut out = out;
+                write_digests(&opts, format, &mut out).and_then(|d| out.flush().map(|_| Some(d)))
+            }
+        }
+    };
+    match result {
+        Ok(digests) => {
+            if let (Some(d), Some(path)) = (digests, &a.digests) {
+                if opts.previous.as_ref() != Some(&d) {
+                    let new = format!("{path}.new");
+                    if let Err(e) = vardir::write_atomic(Path::new(&new), d.to_lines().as_bytes()) {
+                        log::warn!("cannot keep the section digests in {new}: {e}");
+                    }
+                }
+            }
+            exit::OK
+        }
+        Err(e) => {
+            log::error!("cannot write the inventory: {e}");
+            exit::OUTPUT
+        }
+    }
+}
+
+fn write_digests<W: Write>(
+    opts: &Options,
+    format: Format,
+    out: W,
+) -> io::Result<super::digest::Digests> {
+    let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
+    super::run(opts, sink.as_mut())
 }

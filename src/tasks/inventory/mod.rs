@@ -194,7 +194,8 @@ pub struct Facts {
 pub struct Options {
     pub root: Root,
     pub deviceid: String,
-    pub tag: Option<String>,
+    /// ACCOUNTINFO entries (`TAG` and whatever the OCS server asked to keep).
+    pub accountinfo: Vec<(String, String)>,
     pub skip: Vec<Category>,
     /// Digests of the last inventory a server accepted, for HARDWARE/CHECKSUM.
     pub previous: Option<Digests>,
@@ -203,6 +204,14 @@ pub struct Options {
 impl Options {
     pub fn wants(&self, c: Category) -> bool {
         !self.skip.contains(&c)
+    }
+
+    /// The TAG of ACCOUNTINFO, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.accountinfo
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("TAG"))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -261,10 +270,10 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
     if opts.wants(Category::Process) {
         process::collect(&mut ctx, s)?;
     }
-    if let Some(tag) = &opts.tag {
+    for (key, value) in &opts.accountinfo {
         s.begin(Section::AccountInfo)?;
-        s.text("KEYNAME", "TAG")?;
-        s.text("KEYVALUE", tag)?;
+        s.text("KEYNAME", key)?;
+        s.text("KEYVALUE", value)?;
         s.end()?;
     }
     if opts.wants(Category::Hardware) {

@@ -966,7 +966,7 @@ pub(crate) mod recorder {
         let opts = Options {
             root,
             deviceid: "test-2024-01-01-00-00-00".into(),
-            tag: None,
+            accountinfo: Vec::new(),
             skip,
             previous: None,
         };

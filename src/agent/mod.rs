@@ -1,0 +1,52 @@
+//! The agent proper, the small main process: it loads the settings, keeps per-target state in
+//! the state directory, talks to the servers (PROLOG or CONTACT), starts the tasks they ask for
+//! as child processes with a time limit, and sends what the tasks produce.
+//!
+//! `run` is one pass over every target (the half-managed mode, from cron); the daemon calls
+//! the same pass on its own schedule.
+
+pub mod child;
+pub mod run;
+pub mod server;
+pub mod spool;
+pub mod target;
+
+use crate::config::Settings;
+use smol::future;
+
+/// Runs `fut` on the one-thread executor, with the child-process reaper driven here rather
+/// than by a thread of its own.
+pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(future::or(fut, async {
+        match smol::process::driver().await {}
+    }))
+}
+
+/// `uagent --server … [--local …]`: one pass over the targets, then exit (half-managed mode).
+pub fn main(settings: Settings) -> i32 {
+    if settings.wait > 0 {
+        let d = run::initial_wait(settings.wait);
+        log::info!(
+            "waiting {} s before the run (--wait {})",
+            d.as_secs(),
+            settings.wait
+        );
+        std::thread::sleep(d);
+    }
+    let lazy = settings.lazy;
+    let mut agent = match run::Agent::new(settings) {
+        Ok(a) => a,
+        Err(e) => {
+            log::error!("{e}");
+            return crate::exit::USAGE;
+        }
+    };
+    log::info!(
+        "uagent {} on {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        run::hostname(),
+        agent.deviceid
+    );
+    let outcome = block_on(agent.run_pass(lazy));
+    outcome.exit_code()
+}

@@ -1,0 +1,524 @@
+//! One pass over the targets: for a server, PROLOG (or CONTACT), the spooled inventory first,
+//! then the tasks it asked for and their results; for a local folder, an inventory file. Used
+//! by a half-managed run (cron) and by the daemon's schedule.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::child::{self, TaskError};
+use super::server::{user_agent, CommError, PrologAnswer, Server};
+use super::spool::{self, Spool};
+use super::target::{Destination, ServerKind, Target};
+use crate::config::Settings;
+use crate::http::Url;
+use crate::http::{Client, ClientOptions, ProxySettings};
+use crate::protocol::messages::Response;
+use crate::random;
+use crate::tasks::inventory::{os, time, Root};
+use crate::vardir::{self, Vardir};
+
+/// Tasks this build can run, in the order they run.
+pub fn installed_tasks() -> Vec<&'static str> {
+    let mut t = vec!["inventory"];
+    if cfg!(feature = "wakeonlan") {
+        t.push("wakeonlan");
+    }
+    t
+}
+
+/// What went wrong during a pass, for the exit code (README.md documents them).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub unreachable: bool,
+    pub refused: bool,
+    pub task_failed: bool,
+    pub output_failed: bool,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> i32 {
+        if self.output_failed {
+            crate::exit::OUTPUT
+        } else if self.task_failed {
+            crate::exit::TASK
+        } else if self.refused {
+            crate::exit::REFUSED
+        } else if self.unreachable {
+            crate::exit::UNREACHABLE
+        } else {
+            crate::exit::OK
+        }
+    }
+
+    fn comm(&mut self, e: &CommError) {
+        match e {
+            CommError::Unreachable(_) => self.unreachable = true,
+            CommError::Refused(_) => self.refused = true,
+        }
+    }
+}
+
+pub struct Agent {
+    pub settings: Settings,
+    pub deviceid: String,
+    pub agentid: String,
+    pub client: Option<Client>,
+    pub targets: Vec<Target>,
+}
+
+/// The agent's GLPI-Agent-ID, made once and kept in the vardir like the DEVICEID.
+fn agentid(vardir: &Vardir) -> String {
+    let path = vardir.file("agentid");
+    if let Ok(Some(text)) = vardir::read_small(&path) {
+        let id = text.trim();
+        if id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+            return id.to_string();
+        }
+    }
+    let id = random::uuid();
+    if let Err(e) = vardir
+        .ensure()
+        .and_then(|_| vardir::write_atomic(&path, format!("{id}\n").as_bytes()))
+    {
+        log::warn!("cannot keep the agent id in {}: {e}", path.display());
+    }
+    id
+}
+
+pub fn client_options(s: &Settings, user_agent: String) -> ClientOptions {
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    let mut o = ClientOptions {
+        timeout: Duration::from_secs(s.timeout),
+        proxy: ProxySettings::from_env(s.proxy.as_deref(), |k| std::env::var(k).ok()),
+        user: s.user.clone(),
+        password: s.password.clone(),
+        user_agent,
+        ..ClientOptions::default()
+    };
+    #[cfg(feature = "tls")]
+    {
+        use std::path::PathBuf;
+        o.tls.ca_cert_file = s.ca_cert_file.as_ref().map(PathBuf::from);
+        o.tls.ca_cert_dir = s.ca_cert_dir.as_ref().map(PathBuf::from);
+        o.tls.no_ssl_check = s.no_ssl_check;
+        o.tls.ssl_fingerprint = s.ssl_fingerprint.clone();
+        o.tls.ssl_cert_file = s.ssl_cert_file.as_ref().map(PathBuf::from);
+    }
+    if s.no_ssl_check {
+        log::warn!("--no-ssl-check: server certificates are NOT verified; anyone between this agent and its servers can read and change what is sent");
+    }
+    o
+}
+
+/// A server URL as the reference agents complete it: a bare host gets `http://` and the
+/// `/ocsinventory` path.
+pub fn server_url(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    let full = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("http://{s}")
+    };
+    let mut url = Url::parse(&full).map_err(|e| format!("server {s}: {e}"))?;
+    if (url.path.is_empty() || url.path == "/") && !s.contains("://") {
+        url.path = "/ocsinventory".to_string();
+    }
+    Ok(url)
+}
+
+impl Agent {
+    pub fn new(settings: Settings) -> Result<Agent, String> {
+        let vardir = Vardir::new(&settings.vardir);
+        let deviceid = crate::tasks::inventory::command::deviceid(&vardir, &Root::live());
+        let agentid = agentid(&vardir);
+        let statedir = settings.statedir().to_path_buf();
+        let mut targets = Vec::new();
+        for s in &settings.servers {
+            server_url(s)?;
+            targets.push(Target::new(Destination::Server(s.clone()), &statedir));
+        }
+        for l in &settings.locals {
+            targets.push(Target::new(Destination::Local(l.clone()), &statedir));
+        }
+        let client = if settings.servers.is_empty() {
+            None
+        } else {
+            Some(Client::new(client_options(&settings, user_agent())).map_err(|e| e.to_string())?)
+        };
+        Ok(Agent {
+            settings,
+            deviceid,
+            agentid,
+            client,
+            targets,
+        })
+    }
+
+    fn wants_task(&self, name: &str) -> bool {
+        let s = &self.settings;
+        (s.tasks.is_empty() || s.tasks.iter().any(|t| t == name))
+            && !s.no_task.iter().any(|t| t == name)
+    }
+
+    /// Runs every target (or, with `only_due`, those whose time has come).
+    pub async fn run_pass(&mut self, only_due: bool) -> Outcome {
+        let mut outcome = Outcome::default();
+        for i in 0..self.targets.len() {
+            let now = time::now();
+            let t = &self.targets[i];
+            if only_due && t.state.next_run > now {
+                log::info!(
+                    "{}: next run at {}, not yet (--lazy)",
+                    t.name(),
+                    time::format_datetime(t.state.next_run)
+                );
+                continue;
+            }
+            match self.targets[i].dest.clone() {
+                Destination::Server(url) => self.run_server(i, &url, &mut outcome).await,
+                Destination::Local(dir) => self.run_local(i, &dir, &mut outcome).await,
+            }
+            self.targets[i].save();
+        }
+        outcome
+    }
+
+    fn inventory_args(&self, t: &Target, format: &str) -> Vec<String> {
+        let s = &self.settings;
+        let mut args = vec![
+            "--deviceid".to_string(),
+            self.deviceid.clone(),
+            "--format".into(),
+            format.into(),
+        ];
+        let mut info = t.state.accountinfo.clone();
+        if let Some(tag) = &s.tag {
+            if !info.iter().any(|(k, _)| k.eq_ignore_ascii_case("TAG")) {
+                info.push(("TAG".into(), tag.clone()));
+            }
+        }
+        for (k, v) in info {
+            args.push("--accountinfo".into());
+            args.push(format!("{k}={v}"));
+        }
+        if !s.no_category.is_empty() {
+            args.push("--no-category".into());
+            args.push(s.no_category.join(","));
+        }
+        if s.debug > 0 {
+            args.push("--debug".into());
+        }
+        args
+    }
+
+    async fn run_local(&mut self, i: usize, dir: &str, outcome: &mut Outcome) {
+        if !self.wants_task("inventory") {
+            return;
+        }
+        let t = &self.targets[i];
+        let mut args = self.inventory_args(t, "xml");
+        if dir != "-" {
+            let file = Path::new(dir).join(format!("{}.xml", self.deviceid));
+            args.push("--output".into());
+            args.push(file.to_string_lossy().into_owned());
+        }
+        let limit = Duration::from_secs(self.settings.task_timeout);
+        let result = child::run("inventory", &args, limit, dir == "-").await;
+        match result {
+            Ok(_) => log::info!("{dir}: inventory written"),
+            Err(TaskError::Failed(status)) => {
+                log::error!("{dir}: the inventory task {status}");
+                outcome.output_failed = true;
+            }
+            Err(e) => {
+                log::error!("{dir}: the inventory task {e}");
+                outcome.task_failed = true;
+            }
+        }
+        let t = &mut self.targets[i];
+        t.state.next_run = time::now() + self.settings.delaytime as i64;
+    }
+
+    async fn run_server(&mut self, i: usize, url_text: &str, outcome: &mut Outcome) {
+        let Some(client) = &self.client else { return };
+        let url = match server_url(url_text) {
+            Ok(u) => u,
+            Err(e) => {
+                log::error!("{e}");
+                outcome.refused = true;
+                return;
+            }
+        };
+        let server = Server {
+            client,
+            url,
+            deviceid: &self.deviceid,
+            agentid: &self.agentid,
+        };
+        let kind = self.targets[i].state.server;
+
+        // 1. What does the server want?
+        let mut answer = match kind {
+            ServerKind::Glpi => self.contact(&server).await.map(PrologAnswer::Glpi),
+            _ => server.prolog(kind == ServerKind::Unknown).await,
+        };
+        if let Ok(PrologAnswer::Glpi(_)) = &answer {
+            if kind != ServerKind::Glpi {
+                log::info!("{url_text}: a GLPI server (native protocol)");
+                self.targets[i].state.server = ServerKind::Glpi;
+                answer = self.contact(&server).await.map(PrologAnswer::Glpi);
+            }
+        } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
+            self.targets[i].state.server = ServerKind::Xml;
+        }
+        if let (Err(_), ServerKind::Glpi) = (&answer, kind) {
+            // It may have stopped speaking JSON: find out again next time.
+            self.targets[i].state.server = ServerKind::Unknown;
+        }
+        let json = self.targets[i].state.server == ServerKind::Glpi;
+
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                log::error!("{url_text}: {e}");
+                outcome.comm(&e);
+                self.schedule_retry(i);
+                // Nothing is lost: the inventory is made now and kept for the next contact.
+                if self.wants_task("inventory") {
+                    if let Some(body) = self.make_inventory(i, json, outcome).await {
+                        self.spool(i, json, &body);
+                        self.targets[i].discard_digests();
+                    }
+                }
+                return;
+            }
+        };
+
+        // 2. The inventory a previous run could not deliver goes first.
+        let spool = Spool::new(&self.targets[i].dir);
+        if let Some((kind, body)) = spool.get() {
+            match server
+                .send_inventory(&body, kind == spool::Kind::Json)
+                .await
+            {
+                Ok(_) => {
+                    log::info!("{url_text}: sent the inventory kept from an earlier run");
+                    spool.remove(kind);
+                }
+                Err(e) => {
+                    log::error!("{url_text}: cannot send the kept inventory: {e}");
+                    outcome.comm(&e);
+                    self.schedule_retry(i);
+                    return;
+                }
+            }
+        }
+
+        // 3. The tasks asked for.
+        let (send_inventory, period_hours, wol) = match &answer {
+            PrologAnswer::Xml(p) => {
+                log::info!(
+                    "{url_text}: PROLOG answer {:?}, period {} h",
+                    p.response,
+                    p.prolog_freq.map_or("unchanged".into(), |f| f.to_string())
+                );
+                (
+                    p.response == Response::Send,
+                    p.prolog_freq.map(f64::from),
+                    p.option("WAKEONLAN").cloned(),
+                )
+            }
+            PrologAnswer::Glpi(c) => {
+                let inv = c
+                    .tasks
+                    .iter()
+                    .any(|(t, srv)| t == "inventory" && (srv == "glpi" || srv.is_empty()))
+                    || c.tasks.is_empty();
+                log::info!(
+                    "{url_text}: CONTACT answer {}, period {:.1} h",
+                    c.status,
+                    c.expiration_hours.unwrap_or(0.0)
+                );
+                (c.status == "ok" && inv, c.expiration_hours, None)
+            }
+        };
+        let force = self.settings.force;
+        if (send_inventory || force) && self.wants_task("inventory") {
+            if let Some(body) = self.make_inventory(i, json, outcome).await {
+                match server.send_inventory(&body, json).await {
+                    Ok(reply) => {
+                        log::info!(
+                            "{url_text}: inventory sent ({} bytes compressed)",
+                            body.len()
+                        );
+                        let t = &mut self.targets[i];
+                        t.commit_digests();
+                        if let Some(info) = reply.account_update {
+                            t.state.accountinfo = info;
+                        }
+                    }
+                    Err(e) => {
+                        log::error!("{url_text}: {e}");
+                        outcome.comm(&e);
+                        self.spool(i, json, &body);
+                        self.targets[i].discard_digests();
+                    }
+                }
+            }
+        } else if !send_inventory {
+            log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
+        }
+        let _ = wol; // The wake-on-LAN task is dispatched here when built with it.
+        self.schedule_next(i, period_hours);
+    }
+
+    async fn contact(
+        &self,
+        server: &Server<'_>,
+    ) -> Result<crate::protocol::messages::Contact, CommError> {
+        let installed = installed_tasks();
+        let enabled: Vec<&str> = installed
+            .iter()
+            .copied()
+            .filter(|t| self.wants_task(t))
+            .collect();
+        let port =
+            (self.settings.daemon && !self.settings.no_httpd).then_some(self.settings.httpd_port);
+        server
+            .contact(self.settings.tag.as_deref(), &installed, &enabled, port)
+            .await
+    }
+
+    /// Runs the inventory task for a server target: its zlib-compressed output.
+    async fn make_inventory(&self, i: usize, json: bool, outcome: &mut Outcome) -> Option<Vec<u8>> {
+        let t = &self.targets[i];
+        let mut args = self.inventory_args(t, if json { "json" } else { "xml" });
+        args.push("--compress".into());
+        args.push("--digests".into());
+        args.push(t.digests_file().to_string_lossy().into_owned());
+        if let Err(e) = std::fs::create_dir_all(&t.dir) {
+            log::warn!("cannot create {}: {e}", t.dir.display());
+        }
+        match child::run(
+            "inventory",
+            &args,
+            Duration::from_secs(self.settings.task_timeout),
+            false,
+        )
+        .await
+        {
+            Ok(body) => Some(body),
+            Err(e) => {
+                log::error!("{}: the inventory task {e}", t.name());
+                outcome.task_failed = true;
+                None
+            }
+        }
+    }
+
+    fn spool(&self, i: usize, json: bool, body: &[u8]) {
+        let t = &self.targets[i];
+        let kind = if json {
+            spool::Kind::Json
+        } else {
+            spool::Kind::Xml
+        };
+        match Spool::new(&t.dir).put(kind, body) {
+            Ok(path) => log::info!(
+                "{}: inventory kept in {} until the server takes it",
+                t.name(),
+                path.display()
+            ),
+            Err(e) => log::error!("{}: cannot keep the inventory: {e}", t.name()),
+        }
+    }
+
+    /// After a successful contact: the server's period, less a random share so that a fleet
+    /// spreads out (the reference agents' formula).
+    fn schedule_next(&mut self, i: usize, period_hours: Option<f64>) {
+        let t = &mut self.targets[i];
+        if let Some(h) = period_hours {
+            t.state.max_delay = (h * 3600.0) as u64;
+        }
+        if t.state.max_delay == 0 {
+            t.state.max_delay = self.settings.delaytime;
+        }
+        t.state.errors = 0;
+        t.state.next_run = time::now() + next_delay(t.state.max_delay) as i64;
+    }
+
+    /// After a failed contact: 60 s, doubling each time, up to the normal period.
+    fn schedule_retry(&mut self, i: usize) {
+        let t = &mut self.targets[i];
+        t.state.errors = t.state.errors.saturating_add(1);
+        let cap = if t.state.max_delay > 0 {
+            t.state.max_delay
+        } else {
+            self.settings.delaytime
+        }
+        .max(60);
+        t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
+    }
+}
+
+/// The reference formula: the period less a random amount (up to a sixth below 6 h, an hour
+/// up to 24 h, a 24th above).
+pub fn next_delay(max_delay: u64) -> u64 {
+    let spread = if max_delay < 6 * 3600 {
+        max_delay / 6
+    } else if max_delay <= 24 * 3600 {
+        3600
+    } else {
+        max_delay / 24
+    };
+    max_delay - random::below(spread + 1)
+}
+
+pub fn retry_delay(errors: u32, cap: u64) -> u64 {
+    let doubled = 60u64.saturating_mul(1u64 << errors.saturating_sub(1).min(30));
+    doubled.min(cap)
+}
+
+/// The command line's `--wait`: sleep a random part of it before anything else.
+pub fn initial_wait(seconds: u64) -> Duration {
+    Duration::from_secs(random::below(seconds + 1))
+}
+
+/// The host name as the runs see it (for logs).
+pub fn hostname() -> String {
+    os::hostname(&Root::live())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_follow_the_reference_formulas() {
+        for _ in 0..200 {
+            let d = next_delay(24 * 3600);
+            assert!((23 * 3600..=24 * 3600).contains(&d));
+            let d = next_delay(3600);
+            assert!((3000..=3600).contains(&d));
+            let d = next_delay(48 * 3600);
+            assert!((46 * 3600..=48 * 3600).contains(&d));
+        }
+        assert_eq!(retry_delay(1, 86_400), 60);
+        assert_eq!(retry_delay(2, 86_400), 120);
+        assert_eq!(retry_delay(5, 86_400), 960);
+        assert_eq!(retry_delay(40, 3600), 3600);
+    }
+
+    #[test]
+    fn bare_hosts_become_ocs_urls() {
+        assert_eq!(server_url("ocs.example.org").unwrap().path, "/ocsinventory");
+        assert_eq!(server_url("https://glpi.example.org/").unwrap().path, "/");
+        assert_eq!(
+            server_url("http://h/plugins/fusioninventory/")
+                .unwrap()
+                .path,
+            "/plugins/fusioninventory/"
+        );
+        assert!(server_url("ftp://x").is_err());
+    }
+}

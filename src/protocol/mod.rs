@@ -1,0 +1,12 @@
+//! The messages agents and servers exchange: OCS/FusionInventory XML (PROLOG, INVENTORY and
+//! their replies) and GLPI's native JSON (CONTACT, inventory), with the compression both sides
+//! use. Everything read from a server is bounded: size after inflation, XML depth and element
+//! count, JSON depth.
+
+pub mod compress;
+pub mod json;
+pub mod messages;
+pub mod xml;
+
+/// Largest reply accepted once inflated.
+pub const MAX_REPLY: usize = 4 * 1024 * 1024;
