@@ -70,7 +70,8 @@ impl ProxySettings {
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// Bound on connecting, on each read and write, and on a whole request.
+    /// Bound on connecting, on each read and write, and on each exchange as a whole (the
+    /// retry after a 401 is a second exchange with its own bound).
     pub timeout: Duration,
     pub proxy: ProxySettings,
     /// Basic credentials, sent only after the server answers 401 with a Basic challenge.
