@@ -789,6 +789,25 @@ mod tls {
     }
 
     #[test]
+    fn https_to_a_plain_http_port_says_the_server_does_not_speak_tls() {
+        // Answers at once, as a server does to a ClientHello it takes for a bad request.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                thread::sleep(Duration::from_secs(1));
+            }
+        });
+        let err = block(tls_client(trusting_test_ca()).get(&https(addr), &[])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("TLS: 127.0.0.1 does not answer in TLS on that port"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_ca_file_without_certificates_is_a_config_error() {
         let r = Client::new(ClientOptions {
             tls: TlsOptions {

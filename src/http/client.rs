@@ -70,7 +70,8 @@ impl ProxySettings {
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// Bound on connecting, on each read and write, and on a whole request.
+    /// Bound on connecting, on each read and write, and on each exchange as a whole (the
+    /// retry after a 401 is a second exchange with its own bound).
     pub timeout: Duration,
     pub proxy: ProxySettings,
     /// Basic credentials, sent only after the server answers 401 with a Basic challenge.
@@ -387,7 +388,10 @@ impl Client {
             let auth = credentials.as_deref().filter(|_| send_auth);
             let resp = self.exchange(method, url, headers, body, auth).await?;
             if resp.status == 407 {
-                let proxy = self.proxy_for(url).map(Url::authority).unwrap_or_default();
+                // From a server that is itself a proxy when none is configured.
+                let proxy = self
+                    .proxy_for(url)
+                    .map_or_else(|| server.clone(), Url::authority);
                 return Err(HttpError::ProxyAuth {
                     sent_credentials: self.proxy_for(url).is_some_and(|p| p.user.is_some()),
                     proxy,

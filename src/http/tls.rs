@@ -299,6 +299,10 @@ pub fn error_message(host: &str, e: &rustls::Error) -> String {
             }
             other => format!("certificate for {host} not trusted ({other:?})"),
         },
+        // What an https:// URL pointing at a plain HTTP port gets back.
+        rustls::Error::InvalidMessage(_) => {
+            format!("{host} does not answer in TLS on that port ({e})")
+        }
         rustls::Error::AlertReceived(alert) => {
             format!("{host} refused the TLS session (alert {alert:?})")
         }

@@ -1,6 +1,6 @@
 //! The URLs the agent is given (server, proxy) and the `no_proxy` rules.
 //!
-//! Only what an HTTP client needs: http/https, userinfo, a host name, IPv4 or [IPv6] literal,
+//! Only what an HTTP client needs: http/https, userinfo, a host name, IPv4 or `[IPv6]` literal,
 //! a port and the path with its query. The fragment is dropped; `Display` leaves out the
 //! password so that a URL can go in a log line.
 
