@@ -406,11 +406,33 @@ fn run_agent(cli: &Cli, cmd_name: &str) -> i32 {
         }
     };
     crate::logger::init("core", settings.debug);
+    if let Err(e) = crate::logger::configure(
+        &settings.logger,
+        settings.logfile.as_deref(),
+        settings.logfile_maxsize,
+    ) {
+        log::error!("{e}");
+        return exit::USAGE;
+    }
     if settings.servers.is_empty() && settings.locals.is_empty() {
         log::error!("nothing to do: give --server URL or --local DIR (or a subcommand, see {cmd_name} --help)");
         return exit::USAGE;
     }
+    if settings.daemon {
+        return daemon_main(settings, &|| crate::cli::settings(cli));
+    }
     agent_main(settings)
+}
+
+#[cfg(feature = "daemon")]
+fn daemon_main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -> i32 {
+    crate::agent::daemon::main(settings, reload)
+}
+
+#[cfg(not(feature = "daemon"))]
+fn daemon_main(_: Settings, _: &dyn Fn() -> Result<Settings, String>) -> i32 {
+    log::error!("this build has no daemon mode (built without the daemon feature): run it from cron instead");
+    exit::USAGE
 }
 
 #[cfg(feature = "client")]

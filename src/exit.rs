@@ -12,3 +12,5 @@ pub const UNREACHABLE: i32 = 3;
 pub const REFUSED: i32 = 4;
 /// A task failed or was killed at its time limit.
 pub const TASK: i32 = 5;
+/// Another daemon already holds the state directory.
+pub const RUNNING: i32 = 6;

@@ -1,8 +1,12 @@
 //! The one logger: every line says which part of the agent wrote it and how bad it is,
 //! `[inventory][warning] cannot read /proc/mtd: …`. Task child processes log the same way on
-//! their standard error, which the parent relays.
+//! their standard error, which the agent relays to wherever its own lines go: standard error,
+//! a file rotated at a size, or syslog.
 
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -10,6 +14,18 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 
 static TAG: Mutex<&'static str> = Mutex::new("core");
 static LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
+static DEST: Mutex<Destination> = Mutex::new(Destination::Stderr);
+
+enum Destination {
+    Stderr,
+    File {
+        path: PathBuf,
+        file: File,
+        size: u64,
+        max: u64,
+    },
+    Syslog(UnixDatagram),
+}
 
 struct Logger;
 
@@ -31,6 +47,67 @@ pub fn format_line(tag: &str, level: Level, message: &str) -> String {
     format!("[{tag}][{}] {message}", level_word(level))
 }
 
+/// syslog severity of a line, from its `[tag][level]` prefix.
+fn severity(line: &str) -> u8 {
+    let level = line
+        .split("][")
+        .nth(1)
+        .and_then(|l| l.split(']').next())
+        .unwrap_or("info");
+    match level {
+        "error" => 3,
+        "warning" => 4,
+        "info" => 6,
+        _ => 7,
+    }
+}
+
+fn write_line(line: &str) {
+    let mut dest = DEST.lock().unwrap_or_else(|e| e.into_inner());
+    match &mut *dest {
+        Destination::Stderr => {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
+        Destination::File {
+            path,
+            file,
+            size,
+            max,
+        } => {
+            let stamp = crate::tasks::inventory::time::format_datetime(
+                crate::tasks::inventory::time::now(),
+            );
+            let text = format!("[{stamp}]{line}\n");
+            if *max > 0 && *size + text.len() as u64 > *max {
+                // Rotation: the current file becomes FILE.1 (the previous .1 is dropped).
+                let old = path.with_extension(match path.extension() {
+                    Some(e) => format!("{}.1", e.to_string_lossy()),
+                    None => "1".into(),
+                });
+                let _ = fs::rename(&*path, old);
+                if let Ok(f) = OpenOptions::new().create(true).append(true).open(&*path) {
+                    *file = f;
+                    *size = 0;
+                }
+            }
+            if file.write_all(text.as_bytes()).is_ok() {
+                *size += text.len() as u64;
+            }
+        }
+        Destination::Syslog(sock) => {
+            // Facility daemon (3), RFC 3164 without a timestamp: syslogd adds it.
+            let msg = format!(
+                "<{}>uagent[{}]: {line}",
+                3 * 8 + severity(line),
+                std::process::id()
+            );
+            if sock.send(msg.as_bytes()).is_err() {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+        }
+    }
+}
+
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata) -> bool {
         metadata.level() as usize <= LEVEL.load(Ordering::Relaxed)
@@ -41,9 +118,11 @@ impl Log for Logger {
             return;
         }
         let tag = *TAG.lock().unwrap_or_else(|e| e.into_inner());
-        let line = format_line(tag, record.level(), &record.args().to_string());
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+        write_line(&format_line(
+            tag,
+            record.level(),
+            &record.args().to_string(),
+        ));
     }
 
     fn flush(&self) {}
@@ -62,14 +141,49 @@ pub fn init(tag: &'static str, debug: u8) {
     log::set_max_level(level);
 }
 
+/// Sends the lines that follow to `logger` (`stderr`, `file` with `logfile`, or `syslog`).
+pub fn configure(
+    logger: &str,
+    logfile: Option<&std::path::Path>,
+    max_mib: u64,
+) -> Result<(), String> {
+    let dest = match logger {
+        "stderr" => Destination::Stderr,
+        "file" => {
+            let path = logfile
+                .ok_or("--logger file needs --logfile")?
+                .to_path_buf();
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            Destination::File {
+                path,
+                file,
+                size,
+                max: max_mib.saturating_mul(1024 * 1024),
+            }
+        }
+        "syslog" => {
+            let sock = UnixDatagram::unbound().map_err(|e| format!("syslog: {e}"))?;
+            sock.connect("/dev/log")
+                .map_err(|e| format!("syslog: cannot reach /dev/log: {e}"))?;
+            Destination::Syslog(sock)
+        }
+        other => return Err(format!("unknown logger {other:?} (stderr, file or syslog)")),
+    };
+    *DEST.lock().unwrap_or_else(|e| e.into_inner()) = dest;
+    Ok(())
+}
+
 /// Writes a line a task process logged (already tagged) where the agent's own lines go.
 pub fn relay(line: &str) {
     let line = line.trim_end_matches(['\r', '\n']);
-    if line.is_empty() {
-        return;
+    if !line.is_empty() {
+        write_line(line);
     }
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{line}");
 }
 
 /// Changes the tag of the lines that follow (a task process says which task it runs).
@@ -88,5 +202,7 @@ mod tests {
             "[inventory][error] boom"
         );
         assert_eq!(format_line("core", Level::Warn, "hm"), "[core][warning] hm");
+        assert_eq!(severity("[wakeonlan][warning] x"), 4);
+        assert_eq!(severity("[core][error] x"), 3);
     }
 }

@@ -6,6 +6,8 @@
 //! the same pass on its own schedule.
 
 pub mod child;
+#[cfg(feature = "daemon")]
+pub mod daemon;
 pub mod run;
 pub mod server;
 pub mod spool;

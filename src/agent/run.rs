@@ -62,8 +62,11 @@ pub struct Agent {
     pub settings: Settings,
     pub deviceid: String,
     pub agentid: String,
+    /// Built for a pass and dropped after it (its TLS roots are not worth keeping resident).
     pub client: Option<Client>,
     pub targets: Vec<Target>,
+    /// `waiting` or `running task NAME`, for the daemon's /status.
+    pub status: std::rc::Rc<std::cell::RefCell<String>>,
 }
 
 /// The agent's GLPI-Agent-ID, made once and kept in the vardir like the DEVICEID.
@@ -145,13 +148,49 @@ impl Agent {
         } else {
             Some(Client::new(client_options(&settings, user_agent())).map_err(|e| e.to_string())?)
         };
+        let status = std::rc::Rc::new(std::cell::RefCell::new("waiting".to_string()));
         Ok(Agent {
             settings,
             deviceid,
             agentid,
             client,
             targets,
+            status,
         })
+    }
+
+    /// Builds the HTTP client if a server target needs one and it is not there.
+    fn ensure_client(&mut self) -> Result<(), String> {
+        if self.client.is_none() && !self.settings.servers.is_empty() {
+            self.client = Some(
+                Client::new(client_options(&self.settings, user_agent()))
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(())
+    }
+
+    fn set_status(&self, s: &str) {
+        *self.status.borrow_mut() = s.to_string();
+    }
+
+    /// Runs a task process with the agent's time limit, saying so in the status.
+    async fn task(
+        &self,
+        name: &str,
+        args: &[String],
+        inherit_stdout: bool,
+    ) -> Result<Vec<u8>, TaskError> {
+        self.set_status(&format!("running task {name}"));
+        let result = child::run(
+            name,
+            args,
+            Duration::from_secs(self.settings.task_timeout),
+            inherit_stdout,
+        )
+        .await;
+        self.set_status("waiting");
+        result
     }
 
     fn wants_task(&self, name: &str) -> bool {
@@ -163,6 +202,11 @@ impl Agent {
     /// Runs every target (or, with `only_due`, those whose time has come).
     pub async fn run_pass(&mut self, only_due: bool) -> Outcome {
         let mut outcome = Outcome::default();
+        if let Err(e) = self.ensure_client() {
+            log::error!("{e}");
+            outcome.refused = true;
+            return outcome;
+        }
         for i in 0..self.targets.len() {
             let now = time::now();
             let t = &self.targets[i];
@@ -222,8 +266,7 @@ impl Agent {
             args.push("--output".into());
             args.push(file.to_string_lossy().into_owned());
         }
-        let limit = Duration::from_secs(self.settings.task_timeout);
-        let result = child::run("inventory", &args, limit, dir == "-").await;
+        let result = self.task("inventory", &args, dir == "-").await;
         match result {
             Ok(_) => log::info!("{dir}: inventory written"),
             Err(TaskError::Failed(status)) => {
@@ -399,14 +442,7 @@ impl Agent {
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
         }
-        match child::run(
-            "inventory",
-            &args,
-            Duration::from_secs(self.settings.task_timeout),
-            false,
-        )
-        .await
-        {
+        match self.task("inventory", &args, false).await {
             Ok(body) => Some(body),
             Err(e) => {
                 log::error!("{}: the inventory task {e}", t.name());

@@ -8,6 +8,9 @@ use crate::{exit, logger};
 
 /// `uagent task NAME`: one task in this process, as the agent starts them.
 pub fn run_task(a: &TaskArgs) -> i32 {
+    // The daemon blocks the signals it reads through a signalfd, and a blocked mask survives
+    // exec: a task must be stoppable like any process.
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
     match a.name.as_str() {
         "inventory" => {
             logger::init("inventory", u8::from(a.debug));
