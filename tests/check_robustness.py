@@ -94,7 +94,8 @@ def inventory(args, validator, name, root, expect_warnings, extra=(), rss=False)
         check(f"{name} [{fmt}] logs no error", "][error]" not in err, err[-500:])
         if rss and not args.runner:
             check(f"{name} [{fmt}] peak RSS {maxrss} KiB under {RSS_LIMIT_KIB} KiB (GNU time)",
-                  maxrss is not None and maxrss < RSS_LIMIT_KIB, "install GNU time (Debian package time)")
+                  maxrss is not None and maxrss < RSS_LIMIT_KIB,
+                  "GNU time is missing (Debian package time)" if maxrss is None else "memory grows with the input")
         docs[fmt] = out
     try:
         x = ET.fromstring(docs["xml"])

@@ -1,20 +1,27 @@
 //! Section digests: what lets a run tell the OCS server which sections changed since the last
 //! inventory it accepted (HARDWARE/CHECKSUM), and lets GLPI runs skip unchanged sections.
 //!
-//! The digest is 64-bit FNV-1a over the fields as written: cheap, stable across builds and
-//! machines, and collisions only cost a section that is not resent.
+//! The digest is a 64-bit multiply-rotate hash over the fields as written: cheap, stable across
+//! builds and machines, and a collision only costs a section that is not resent.
 
 use std::io;
 
 use super::sink::{Section, Sink, Value};
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const K: u64 = 0x517c_c1b7_2722_0a95;
 
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
+/// Mixes `bytes` into `h` eight bytes at a time (little-endian words, so the digest is the
+/// same on every machine).
+fn mix_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+    }
+    for &b in words.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
     }
     h
 }
@@ -87,7 +94,7 @@ impl<'a> Digesting<'a> {
     fn mix(&mut self, bytes: &[u8]) {
         if let Some(s) = self.current {
             let slot = &mut self.digests.0[s.index()];
-            *slot = Some(fnv(slot.unwrap_or(FNV_OFFSET), bytes));
+            *slot = Some(mix_bytes(slot.unwrap_or(SEED), bytes));
         }
     }
 }

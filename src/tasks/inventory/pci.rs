@@ -84,23 +84,29 @@ pub mod ids {
 
     /// `8086  Intel Corporation` → (0x8086, "Intel Corporation"), for an id of `digits` hex
     /// digits followed by blanks and a name.
-    fn id_and_name(s: &str, digits: usize) -> Option<(u16, &str)> {
+    /// `hhhh  Name` (or `hh  Name`): the id and the name's bytes. Lines are handled as bytes
+    /// and only the names kept are decoded: pci.ids is over a megabyte.
+    fn id_and_name(s: &[u8], digits: usize) -> Option<(u16, &[u8])> {
         let id = s.get(..digits)?;
         let rest = &s[digits..];
-        if !id.bytes().all(|b| b.is_ascii_hexdigit()) || !rest.starts_with([' ', '\t']) {
+        if !id.iter().all(u8::is_ascii_hexdigit) || !matches!(rest.first(), Some(b' ' | b'\t')) {
             return None;
         }
-        let name = rest.trim();
+        let name = rest.trim_ascii();
         if name.is_empty() {
             return None;
         }
-        Some((u16::from_str_radix(id, 16).ok()?, name))
+        let id = id.iter().fold(0u16, |v, &b| {
+            v << 4 | (b as char).to_digit(16).unwrap_or(0) as u16
+        });
+        Some((id, name))
     }
 
-    fn keep(name: &str) -> String {
+    fn keep(name: &[u8]) -> String {
+        let name = String::from_utf8_lossy(name);
         match name.char_indices().nth(MAX_NAME) {
             Some((cut, _)) => name[..cut].to_string(),
-            None => name.to_string(),
+            None => name.into_owned(),
         }
     }
 
@@ -117,11 +123,11 @@ pub mod ids {
     pub fn scan<R: Read>(lines: &mut LineReader<R>, wanted: &Wanted) -> Names {
         let mut names = Names::default();
         let mut block = Block::Other;
-        while let Some(line) = lines.next_line() {
-            if line.is_empty() || line.starts_with('#') || line.starts_with("\t\t") {
+        while let Some(line) = lines.next_line_bytes() {
+            if line.is_empty() || line[0] == b'#' || line.starts_with(b"\t\t") {
                 continue;
             }
-            if let Some(inner) = line.strip_prefix('\t') {
+            if let Some(inner) = line.strip_prefix(b"\t") {
                 match block {
                     Block::Vendor(v) => {
                         if let Some((d, name)) = id_and_name(inner, 4) {
@@ -140,7 +146,7 @@ pub mod ids {
                     }
                     Block::Other => continue,
                 }
-            } else if let Some(class) = line.strip_prefix("C ") {
+            } else if let Some(class) = line.strip_prefix(b"C ") {
                 block = match id_and_name(class, 2) {
                     Some((c, name)) => {
                         let c = c as u8;
@@ -151,7 +157,7 @@ pub mod ids {
                     }
                     None => Block::Other,
                 };
-            } else if let Some((v, name)) = id_and_name(&line, 4) {
+            } else if let Some((v, name)) = id_and_name(line, 4) {
                 if wanted.vendors.contains(&v) {
                     names.vendors.insert(v, keep(name));
                 }

@@ -321,6 +321,13 @@ fn push_components(pending: &mut Vec<String>, p: &str) {
     }
 }
 
+/// Where the current line of a [`LineReader`] lives.
+#[derive(Clone, Copy)]
+enum Line {
+    InBuffer(usize, usize),
+    Copied,
+}
+
 /// Reads text line by line with one reused buffer, whatever the file's size: lines longer than
 /// `MAX_LINE` are cut, invalid UTF-8 is replaced. A read error ends the stream with a warning.
 pub struct LineReader<R> {
@@ -383,8 +390,31 @@ impl<R: Read> LineReader<R> {
         }
     }
 
-    /// The next line without its end of line, or `None` at the end.
-    pub fn next_line(&mut self) -> Option<Cow<'_, str>> {
+    /// The next line as bytes, without its end of line, or `None` at the end. A line that
+    /// sits whole in the read buffer is returned in place, without a copy.
+    pub fn next_line_bytes(&mut self) -> Option<&[u8]> {
+        let at = self.advance()?;
+        Some(self.slice(at))
+    }
+
+    fn slice(&self, at: Line) -> &[u8] {
+        let line = match at {
+            Line::InBuffer(begin, len) => &self.buf[begin..begin + len],
+            Line::Copied => &self.line,
+        };
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// Moves to the next line and says where it is.
+    fn advance(&mut self) -> Option<Line> {
+        if let Some(i) = find_newline(&self.buf[self.start..self.end]) {
+            let begin = self.start;
+            self.start += i + 1;
+            if i > MAX_LINE {
+                self.warn_long();
+            }
+            return Some(Line::InBuffer(begin, i.min(MAX_LINE)));
+        }
         self.line.clear();
         let mut got_any = false;
         loop {
@@ -396,37 +426,77 @@ impl<R: Read> LineReader<R> {
             }
             got_any = true;
             let chunk = &self.buf[self.start..self.end];
-            let (take, found) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, found) = match find_newline(chunk) {
                 Some(i) => (i, true),
                 None => (chunk.len(), false),
             };
             let room = MAX_LINE.saturating_sub(self.line.len());
-            if take > room && !self.warned_long {
-                self.warned_long = true;
-                log::warn!(
-                    "{} has lines longer than {MAX_LINE} bytes: they were cut",
-                    self.name
-                );
-            }
             self.line.extend_from_slice(&chunk[..take.min(room)]);
             self.start += take + usize::from(found);
+            if take > room {
+                self.warn_long();
+            }
             if found {
                 break;
             }
         }
-        if self.line.last() == Some(&b'\r') {
-            self.line.pop();
+        Some(Line::Copied)
+    }
+
+    fn warn_long(&mut self) {
+        if !self.warned_long {
+            self.warned_long = true;
+            log::warn!(
+                "{} has lines longer than {MAX_LINE} bytes: they were cut",
+                self.name
+            );
         }
-        let text = String::from_utf8_lossy(&self.line);
-        if matches!(text, Cow::Owned(_)) && !self.warned_utf8 {
+    }
+
+    /// The next line without its end of line, or `None` at the end.
+    pub fn next_line(&mut self) -> Option<Cow<'_, str>> {
+        let at = self.advance()?;
+        // Validation is cheap; the lossy conversion is slow, and only needed for bad bytes.
+        if std::str::from_utf8(self.slice(at)).is_err() {
+            self.note_invalid_utf8();
+            return Some(Cow::Owned(
+                String::from_utf8_lossy(self.slice(at)).into_owned(),
+            ));
+        }
+        Some(Cow::Borrowed(
+            std::str::from_utf8(self.slice(at)).unwrap_or_default(),
+        ))
+    }
+
+    /// Says once that this file holds bytes that are not UTF-8.
+    pub fn note_invalid_utf8(&mut self) {
+        if !self.warned_utf8 {
             self.warned_utf8 = true;
             log::warn!(
                 "{} is not valid UTF-8: the invalid bytes were replaced",
                 self.name
             );
         }
-        Some(text)
     }
+}
+
+/// Position of the first `\n`, eight bytes at a time (lines of package databases and
+/// cpuinfo are most of an inventory's reading).
+fn find_newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(word) ^ NEWLINES;
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'\n').map(|p| p + i)
 }
 
 #[cfg(test)]
@@ -456,6 +526,18 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].len(), MAX_LINE);
         assert_eq!(lines[1], "next");
+    }
+
+    #[test]
+    fn newlines_are_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut v = vec![b'x'; len];
+                v[at] = b'\n';
+                assert_eq!(find_newline(&v), Some(at), "{len} {at}");
+            }
+            assert_eq!(find_newline(&vec![0xffu8; len]), None);
+        }
     }
 
     #[test]

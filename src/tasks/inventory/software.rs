@@ -62,90 +62,112 @@ fn set(field: &mut String, value: &str) {
 /// blank lines, continuation lines starting with a space) and calls `each` per stanza.
 pub fn read_stanzas<R: Read>(
     lines: &mut LineReader<R>,
-    mut each: impl FnMut(&Package) -> io::Result<()>,
+    each: impl FnMut(&mut Package) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut p = Package::default();
-    let mut any = false;
-    loop {
-        let line = lines.next_line();
-        let end = match &line {
-            None => true,
-            Some(l) => l.trim().is_empty(),
-        };
-        if end {
-            if any && !p.name.is_empty() {
-                each(&p)?;
-            }
-            p.clear();
-            any = false;
-            if line.is_none() {
-                return Ok(());
-            }
-            continue;
-        }
-        let l = line.unwrap_or_default();
-        if l.starts_with(' ') || l.starts_with('\t') {
-            continue;
-        }
-        let Some((key, value)) = l.split_once(':') else {
-            continue;
-        };
-        any = true;
-        match key {
-            "Package" => set(&mut p.name, value),
-            "Version" => set(&mut p.version, value),
-            "Architecture" => set(&mut p.arch, value),
-            "Status" => set(&mut p.status, value),
-            "Installed-Size" => p.size = value.trim().parse().ok(),
-            "Maintainer" => set(&mut p.publisher, value),
-            "Description" => set(&mut p.comments, value),
-            "Section" => set(&mut p.category, value),
-            "Homepage" => set(&mut p.url, value),
-            "Installed-Time" => p.install_time = value.trim().parse().ok(),
-            "Multi-Arch" => p.multiarch_same = value.trim() == "same",
-            _ => {}
-        }
-    }
+    read_records(lines, b':', each, |p, key, value| match key {
+        b"Package" => set(&mut p.name, value),
+        b"Version" => set(&mut p.version, value),
+        b"Architecture" => set(&mut p.arch, value),
+        b"Status" => set(&mut p.status, value),
+        b"Installed-Size" => p.size = value.trim().parse().ok(),
+        b"Maintainer" => set(&mut p.publisher, value),
+        b"Description" => set(&mut p.comments, value),
+        b"Section" => set(&mut p.category, value),
+        b"Homepage" => set(&mut p.url, value),
+        b"Installed-Time" => p.install_time = value.trim().parse().ok(),
+        b"Multi-Arch" => p.multiarch_same = value.trim() == "same",
+        _ => {}
+    })
 }
 
 /// Reads apk's `installed` db (`X:value` lines, records separated by blank lines).
 pub fn read_apk<R: Read>(
     lines: &mut LineReader<R>,
-    mut each: impl FnMut(&Package) -> io::Result<()>,
+    each: impl FnMut(&mut Package) -> io::Result<()>,
+) -> io::Result<()> {
+    read_records(lines, b':', each, |p, key, value| match key {
+        b"P" => set(&mut p.name, value),
+        b"V" => set(&mut p.version, value),
+        b"A" => set(&mut p.arch, value),
+        b"I" => p.size = value.trim().parse().ok(),
+        b"T" => set(&mut p.comments, value),
+        b"U" => set(&mut p.url, value),
+        b"m" => set(&mut p.publisher, value),
+        b"t" => p.install_time = value.trim().parse().ok(),
+        _ => {}
+    })
+}
+
+/// Keys this agent reads: only their values are decoded (the databases are mostly file lists,
+/// dependencies and long descriptions, skipped as bytes).
+fn wanted_key(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"Package"
+            | b"Version"
+            | b"Architecture"
+            | b"Status"
+            | b"Installed-Size"
+            | b"Maintainer"
+            | b"Description"
+            | b"Section"
+            | b"Homepage"
+            | b"Installed-Time"
+            | b"Multi-Arch"
+            | b"P"
+            | b"V"
+            | b"A"
+            | b"I"
+            | b"T"
+            | b"U"
+            | b"m"
+            | b"t"
+    )
+}
+
+/// Records of `key<sep>value` lines separated by blank lines; continuation lines (starting
+/// with white space) are skipped. `apply` sets one field; `each` gets every record with a name.
+fn read_records<R: Read>(
+    lines: &mut LineReader<R>,
+    sep: u8,
+    mut each: impl FnMut(&mut Package) -> io::Result<()>,
+    mut apply: impl FnMut(&mut Package, &[u8], &str),
 ) -> io::Result<()> {
     let mut p = Package::default();
-    loop {
-        let line = lines.next_line();
-        let end = match &line {
-            None => true,
-            Some(l) => l.trim().is_empty(),
-        };
-        if end {
+    let mut invalid_utf8 = false;
+    while let Some(line) = lines.next_line_bytes() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             if !p.name.is_empty() {
-                each(&p)?;
+                each(&mut p)?;
             }
             p.clear();
-            if line.is_none() {
-                return Ok(());
-            }
             continue;
         }
-        let l = line.unwrap_or_default();
-        let Some((key, value)) = l.split_once(':') else {
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == sep) else {
             continue;
         };
-        match key {
-            "P" => set(&mut p.name, value),
-            "V" => set(&mut p.version, value),
-            "A" => set(&mut p.arch, value),
-            "I" => p.size = value.trim().parse().ok(),
-            "T" => set(&mut p.comments, value),
-            "U" => set(&mut p.url, value),
-            "m" => set(&mut p.publisher, value),
-            "t" => p.install_time = value.trim().parse().ok(),
-            _ => {}
+        let (key, value) = (&line[..colon], &line[colon + 1..]);
+        if !wanted_key(key) {
+            continue;
+        }
+        match std::str::from_utf8(value) {
+            Ok(v) => apply(&mut p, key, v),
+            Err(_) => {
+                invalid_utf8 = true;
+                apply(&mut p, key, &String::from_utf8_lossy(value));
+            }
         }
     }
+    if !p.name.is_empty() {
+        each(&mut p)?;
+    }
+    if invalid_utf8 {
+        lines.note_invalid_utf8();
+    }
+    Ok(())
 }
 
 /// Whether a dpkg or opkg `Status` says the package is installed (`install ok installed`,
@@ -184,9 +206,9 @@ impl Writer<'_> {
     }
 }
 
-fn mtime(root: &Root, path: &str) -> Option<i64> {
-    use std::os::unix::fs::MetadataExt;
-    root.metadata(path).map(|m| m.mtime())
+/// `time_t` is 32 or 64 bits depending on the libc.
+fn seconds(t: impl Into<i64>) -> i64 {
+    t.into()
 }
 
 fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
@@ -195,19 +217,27 @@ fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
     };
     // Dependency lists of big packages run over the line limit; only their start is needed.
     let mut lines = lines.quiet_long_lines();
+    // dpkg keeps no install date; a package's file list is written when it is unpacked. The
+    // lists are looked up relative to their folder, which spares a path walk per package.
+    let info = std::fs::File::open(root.path("/var/lib/dpkg/info")).ok();
+    let mut name = String::new();
     read_stanzas(&mut lines, |p| {
         if !installed(&p.status) {
             return Ok(());
         }
-        // dpkg keeps no install date; its file list is written when the package is unpacked.
-        let mut p = p.clone();
-        let list = if p.multiarch_same {
-            format!("/var/lib/dpkg/info/{}:{}.list", p.name, p.arch)
-        } else {
-            format!("/var/lib/dpkg/info/{}.list", p.name)
-        };
-        p.install_time = mtime(root, &list);
-        w.write(&p, "deb", 1024)
+        name.clear();
+        name.push_str(&p.name);
+        if p.multiarch_same {
+            name.push(':');
+            name.push_str(&p.arch);
+        }
+        name.push_str(".list");
+        p.install_time = info.as_ref().and_then(|dir| {
+            nix::sys::stat::fstatat(dir, name.as_str(), nix::fcntl::AtFlags::empty())
+                .ok()
+                .map(|st| seconds(st.st_mtime))
+        });
+        w.write(p, "deb", 1024)
     })
 }
 

@@ -29,10 +29,9 @@ impl<W: Write> XmlWriter<W> {
     }
 
     fn indent(&mut self) -> io::Result<()> {
-        for _ in 0..self.depth {
-            self.out.write_all(b"  ")?;
-        }
-        Ok(())
+        const SPACES: &[u8] = b"                                ";
+        self.out
+            .write_all(&SPACES[..(2 * self.depth).min(SPACES.len())])
     }
 
     fn open_tag(&mut self, name: &'static str) -> io::Result<()> {
@@ -59,14 +58,19 @@ impl<W: Write> Sink for XmlWriter<W> {
     }
 
     fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+        // Plain writes rather than format strings: this runs once per field of every package.
         self.indent()?;
-        write!(self.out, "<{key}>")?;
+        self.out.write_all(b"<")?;
+        self.out.write_all(key.as_bytes())?;
+        self.out.write_all(b">")?;
         match value {
             Value::Str(s) => write_xml_text(&mut self.out, s)?,
             Value::Int(n) => write!(self.out, "{n}")?,
             Value::Bool(b) => self.out.write_all(if b { b"1" } else { b"0" })?,
         }
-        writeln!(self.out, "</{key}>")
+        self.out.write_all(b"</")?;
+        self.out.write_all(key.as_bytes())?;
+        self.out.write_all(b">\n")
     }
 
     fn open(&mut self, key: &'static str) -> io::Result<()> {

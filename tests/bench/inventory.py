@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Benchmark of a full inventory of this machine: uagent (the static x86_64 musl build) beside
+fusioninventory-inventory (Debian's Perl agent), in the same run.
+
+Prints the median wall time (hyperfine) and the peak RSS (GNU time, largest of the runs) of
+each, the ratios, and how uagent's peak RSS moves with the number of packages (streaming: it
+must not grow). Fails when a target is missed:
+  uagent peak RSS <= 1.5 MiB, median wall <= 10 ms, >= 40x faster and >= 40x less memory,
+  peak RSS with 50,000 packages within 128 KiB of the one with 100.
+
+    tests/bench/inventory.py --binary target/cross/x86_64-unknown-linux-musl/out/default/uagent
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+RSS_LIMIT_KIB = 1536
+WALL_LIMIT_MS = 10.0
+RATIO = 40.0
+STREAM_SLACK_KIB = 128
+
+
+def peak_rss(cmd, runs):
+    """Largest maximum resident set of `runs` runs, in KiB (GNU time)."""
+    peak = 0
+    for _ in range(runs):
+        out = tempfile.NamedTemporaryFile(delete=False)
+        out.close()
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name] + cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        peak = max(peak, int(open(out.name).read().split()[-1]))
+        os.unlink(out.name)
+    return peak
+
+
+def median_wall_ms(cmd, runs, warmup):
+    """Median wall time in ms over `runs` runs (hyperfine, no shell in between)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        subprocess.run(["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(runs), "--export-json", f.name,
+                        "--output", "null", " ".join(cmd)], check=True, stdout=subprocess.DEVNULL)
+        data = json.load(open(f.name))
+    return statistics.median(data["results"][0]["times"]) * 1000.0
+
+
+def packages_tree(root, count):
+    os.makedirs(os.path.join(root, "var/lib/dpkg"), exist_ok=True)
+    os.makedirs(os.path.join(root, "proc/sys/kernel"), exist_ok=True)
+    open(os.path.join(root, "proc/sys/kernel/hostname"), "w").write("bench\n")
+    with open(os.path.join(root, "var/lib/dpkg/status"), "w") as f:
+        for i in range(count):
+            f.write(f"Package: pkg{i:06d}\nStatus: install ok installed\nSection: misc\nInstalled-Size: {i % 977}\n"
+                    f"Maintainer: Someone <s@example.org>\nArchitecture: amd64\nVersion: 1.{i}-1\n"
+                    f"Description: package number {i}\n a longer description\n\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--runs", type=int, default=31)
+    ap.add_argument("--perl-runs", type=int, default=5)
+    args = ap.parse_args()
+    for tool in ("hyperfine", "/usr/bin/time", "fusioninventory-inventory"):
+        if not shutil.which(tool):
+            print(f"missing {tool}: run tests/run.sh (it installs hyperfine, time and fusioninventory-agent)")
+            return 1
+    work = tempfile.mkdtemp(prefix="uagent-bench-")
+    failures = []
+    try:
+        vardir = os.path.join(work, "var")
+        ours = [os.path.abspath(args.binary), "inventory", "--vardir", vardir]
+        subprocess.run(ours, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # makes the DEVICEID
+        perl = ["fusioninventory-inventory"]
+        u_wall = median_wall_ms(ours, args.runs, 3)
+        u_rss = peak_rss(ours, args.runs)
+        p_wall = median_wall_ms(perl, args.perl_runs, 1)
+        p_rss = peak_rss(perl, args.perl_runs)
+        size = os.path.getsize(args.binary)
+        print(f"full inventory of this machine ({args.runs} runs of uagent, {args.perl_runs} of the Perl agent)")
+        print(f"{'':28} {'median wall':>12} {'peak RSS':>12}")
+        print(f"{'uagent (' + str(size // 1024) + ' KiB binary)':28} {u_wall:>9.2f} ms {u_rss:>8} KiB")
+        print(f"{'fusioninventory-inventory':28} {p_wall:>9.2f} ms {p_rss:>8} KiB")
+        print(f"{'ratio':28} {p_wall / u_wall:>10.1f} x {p_rss / u_rss:>10.1f} x")
+        if u_rss > RSS_LIMIT_KIB:
+            failures.append(f"peak RSS {u_rss} KiB > {RSS_LIMIT_KIB} KiB")
+        if u_wall > WALL_LIMIT_MS:
+            failures.append(f"median wall {u_wall:.2f} ms > {WALL_LIMIT_MS} ms")
+        if p_wall / u_wall < RATIO:
+            failures.append(f"only {p_wall / u_wall:.1f}x faster (target {RATIO}x)")
+        if p_rss / u_rss < RATIO:
+            failures.append(f"only {p_rss / u_rss:.1f}x less memory (target {RATIO}x)")
+
+        print("\npeak RSS against the number of packages (--root trees, dpkg status only)")
+        rss = {}
+        for count in (100, 5000, 50000):
+            root = os.path.join(work, f"pk{count}")
+            packages_tree(root, count)
+            cmd = [os.path.abspath(args.binary), "inventory", "--root", root, "--vardir", vardir]
+            rss[count] = peak_rss(cmd, 5)
+            print(f"  {count:>6} packages ({os.path.getsize(os.path.join(root, 'var/lib/dpkg/status')) // 1024:>6} KiB database): {rss[count]} KiB")
+        if rss[50000] - rss[100] > STREAM_SLACK_KIB:
+            failures.append(f"peak RSS grows with the package count ({rss[100]} -> {rss[50000]} KiB)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for f in failures:
+        print(f"FAIL {f}")
+    print("inventory benchmark: " + ("targets met" if not failures else f"{len(failures)} target(s) missed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
