@@ -544,6 +544,9 @@ class Server:
                 g.add_error(None, 405)
             info["kind"] = "other"
             return g.build(), info
+        if g.code == 415:  # brotli refused before the body is looked at
+            info["kind"] = "other"
+            return g.build(), info
         data = g.decompress(req.body)
         info["codec"] = g.meta["compression"]
         if data is None:
@@ -685,7 +688,13 @@ class GlpiRequest:
             query = (root.findtext("QUERY") or "inventory").strip().lower()
             content = root
         else:
-            jdata = json.loads(data)
+            try:
+                jdata = json.loads(data)
+            except ValueError as e:
+                # GLPI: json_decode() gives null and PHP dies on it: a bare 500.
+                info["json_error"] = str(e)
+                self.add_error(f"Invalid JSON request: {e}", 500)
+                return
             if not isinstance(jdata, dict):
                 self.add_error("Invalid JSON request: not an object", 500)
                 return

@@ -63,10 +63,13 @@ class Peer:
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
 
     def kill(self):
+        """Stops the server; returns what it wrote on stderr."""
         self.proc.kill()
         self.proc.wait()
+        err = self.proc.stderr.read()
         self.proc.stdout.close()
         self.proc.stderr.close()
+        return err
 
     def entries(self, event="request"):
         with open(self.log, encoding="utf-8") as f:
@@ -120,8 +123,14 @@ def header(headers, name):
 class PeerCase(unittest.TestCase):
     def start(self, *args):
         p = Peer(*args)
-        self.addCleanup(p.kill)
+        self.addCleanup(self.stop, p)
         return p
+
+    def stop(self, p):
+        err = p.kill()
+        self.assertNotIn("Traceback", err, f"fake_server crashed in a handler:\n{err}")
+        if os.path.exists(p.log):
+            self.assertEqual(p.entries("server_error"), [])
 
 
 # ---------------------------------------------------------------- GLPI
@@ -246,6 +255,24 @@ class GlpiMode(PeerCase):
                          b'<?xml version="1.0"?>\n<REPLY><RESPONSE>SEND</RESPONSE></REPLY>\n')
         e = self.p.wait_entries("request", 1)[0]
         self.assertTrue(e["saved"].endswith("-inventory.xml"))
+
+    def test_broken_json_labelled_json_is_500(self):
+        r, data = self.p.post(b'{"action": "inventory", ', {"Content-Type": "application/json"})
+        self.assertEqual(r.status, 500)
+        self.assertEqual(json.loads(data)["status"], "error")
+        self.assertEqual(self.p.wait_entries("request", 1)[0]["status"], 500)
+
+    def test_brotli_is_refused_with_415(self):
+        r, data = self.p.post(b"\x0b\x02\x80", {"Content-Type": "application/x-br"})
+        self.assertEqual(r.status, 415)
+        self.assertIn(b"Brotli PHP extension is missing!", data)
+
+    def test_bad_ipv4_address_fails_the_schema_format_check(self):
+        bad = json.loads(json.dumps(JSON_INVENTORY))
+        bad["content"]["networks"][0]["ipaddress"] = "999.1.1.1"
+        r, data = self.p.post(json.dumps(bad).encode(), {"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("$.content.networks[0].ipaddress", json.loads(data)["message"])
 
     def test_unsupported_action_is_501(self):
         r, data = self.p.post(json.dumps({"action": "register", "deviceid": DEVICEID}).encode(),
