@@ -223,6 +223,7 @@ class Server:
         if self.fault == "zlib-bomb":
             self.bomb_file = make_bomb(args.cache_dir, args.bomb_size)
         self.wol = [parse_wol(w) for w in (args.wakeonlan or [])]
+        self.write_counts()  # all zeros until the first request
 
     @property
     def fault(self):
@@ -253,11 +254,14 @@ class Server:
             self.counts[kind if kind in self.counts else "other"] += 1
             if faulted:
                 self.counts["faulted"] += 1
-            counts = dict(self.counts)
+            self.write_counts()
+
+    def write_counts(self):
+        """Rewrites the --count-requests file atomically (callers hold the lock, or run alone)."""
         if self.args.count_requests:
             tmp = self.args.count_requests + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(counts, f)
+                json.dump(self.counts, f)
                 f.write("\n")
             os.replace(tmp, self.args.count_requests)
 

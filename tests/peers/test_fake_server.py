@@ -305,6 +305,8 @@ class GlpiMode(PeerCase):
         self.assertEqual(len(peers), 1)
 
     def test_count_file_counts_kinds(self):
+        with open(self.p.counts) as f:
+            self.assertEqual(json.load(f)["total"], 0)
         self.p.post(PROLOG, {"Content-Type": "application/xml"})
         self.p.post(json.dumps(JSON_INVENTORY).encode(), {"Content-Type": "application/json"})
         with open(self.p.counts) as f:
