@@ -298,7 +298,7 @@ class Server:
                     return
                 if not self.handle(sock, req):
                     return
-        except (OSError, ValueError):
+        except OSError:
             return  # the client went away or timed out; nothing more to say
         except Exception as e:  # a bug here: say so loudly instead of just dropping the client
             traceback.print_exc()

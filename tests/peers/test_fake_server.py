@@ -380,6 +380,22 @@ class OcsLikeMode(PeerCase):
         r, data = self.p.post(PROLOG)
         self.assertTrue(data.startswith(b"<?xml"))
 
+    def test_unparsable_request_line_is_400_and_logged_as_bad_request(self):
+        s = self.p.connect()
+        s.sendall(b"NONSENSE\r\n\r\n")
+        status, _, _ = split_head(read_until_close(s))
+        s.close()
+        self.assertEqual(status, "HTTP/1.1 400 Bad Request")
+        self.assertEqual(self.p.wait_entries("bad_request", 1)[0]["status"], 400)
+
+    def test_body_over_max_body_is_413_without_reading_it(self):
+        p = self.start("--mode", "ocs-like", "--max-body", "1000")
+        s = p.connect()
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+        status, _, _ = split_head(read_until_close(s))
+        s.close()
+        self.assertEqual(status.split()[:2], ["HTTP/1.1", "413"])
+
     def test_bad_deviceid_and_garbage_bodies_get_apache_errors(self):
         r, data = self.p.post(zlib.compress(PROLOG.replace(DEVICEID.encode(), b"nodate")))
         self.assertEqual(r.status, 400)
