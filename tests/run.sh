@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs agent"}
+STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls"}
 start_all=$(date +%s)
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -78,7 +78,24 @@ agent() {
   python3 tests/agent/check_ocs_runs.py --binary "$(host_binary)"
 }
 
-for s in setup unit corpus robustness ocs agent; do
+faults() {
+  say "faults: the project's fake server's faults, the spool, the next run"
+  python3 tests/peers/test_fake_server.py
+  python3 tests/agent/check_faults.py --binary "$(host_binary)"
+}
+
+glpi() {
+  say "glpi: GLPI's native protocol against the project's GLPI stand-in"
+  python3 tests/agent/check_glpi.py --binary "$(host_binary)"
+}
+
+tls() {
+  say "tls: mod_ssl in front of the real OCS server, CONNECT proxies"
+  bash tests/ocs/server-up.sh >/dev/null
+  python3 tests/agent/check_tls.py --binary "$(host_binary)"
+}
+
+for s in setup unit corpus robustness ocs agent faults glpi tls; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo
