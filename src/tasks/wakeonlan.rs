@@ -391,10 +391,10 @@ pub fn ethernet_interfaces<'a>(
         .filter(|i| only.is_none_or(|n| i.name == n))
         .collect();
     if let Some(name) = only {
-        return match links.is_empty() {
-            true => Err(format!("network interface {name} is not an Ethernet link")),
-            false => Ok(links),
-        };
+        if links.is_empty() {
+            return Err(format!("network interface {name} is not an Ethernet link"));
+        }
+        return Ok(links);
     }
     if let Some(ip) = ip {
         let holding: Vec<&Iface> = links
@@ -491,6 +491,8 @@ struct Sender<'a> {
     ifaces: &'a [Iface],
     links: &'a [(String, LinkAddr)],
     raw: RawSocket,
+    /// The lack of CAP_NET_RAW was said once; the other machines need not repeat it.
+    told_not_permitted: bool,
 }
 
 impl Sender<'_> {
@@ -557,7 +559,11 @@ impl Sender<'_> {
         for e in &errors {
             log::warn!("cannot send the frame for {} {e}", t.mac);
         }
-        log::info!("woke {}: Ethernet frame sent on {}", t.mac, sent.join(", "));
+        log::info!(
+            "magic packet for {} sent as an Ethernet frame on {}",
+            t.mac,
+            sent.join(", ")
+        );
         Ok(())
     }
 
@@ -585,7 +591,11 @@ impl Sender<'_> {
         for e in &errors {
             log::warn!("cannot send the UDP packet for {} {e}", t.mac);
         }
-        log::info!("woke {}: UDP packet sent to {}", t.mac, sent.join(", "));
+        log::info!(
+            "magic packet for {} sent by UDP to {}",
+            t.mac,
+            sent.join(", ")
+        );
         Ok(())
     }
 
@@ -603,11 +613,15 @@ impl Sender<'_> {
         for &m in &self.req.methods {
             match self.send(m, t) {
                 Ok(()) => return Ok(()),
-                Err(e) => {
-                    match e {
-                        SendError::NotPermitted(_) => log::info!("{m} method for {}: {e}", t.mac),
-                        SendError::Failed(_) => log::warn!("{m} method for {}: {e}", t.mac),
+                Err(e @ SendError::NotPermitted(_)) => {
+                    if !self.told_not_permitted {
+                        log::info!("{m} method: {e}");
+                        self.told_not_permitted = true;
                     }
+                    last = e.to_string();
+                }
+                Err(e) => {
+                    log::warn!("{m} method for {}: {e}", t.mac);
                     last = e.to_string();
                 }
             }
@@ -674,6 +688,7 @@ pub fn run(req: &Request) -> i32 {
         ifaces: &ifaces,
         links: &links,
         raw: RawSocket::Unopened,
+        told_not_permitted: false,
     };
     let mut failed = 0;
     for t in &req.targets {
