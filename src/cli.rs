@@ -123,6 +123,8 @@ pub struct Cli {
 pub enum Command {
     Inventory(InventoryArgs),
     Inject(InjectArgs),
+    #[cfg(feature = "wakeonlan")]
+    Wakeonlan(WakeonlanArgs),
     Task(TaskArgs),
 }
 
@@ -219,11 +221,36 @@ pub struct InjectArgs {
     pub debug: bool,
 }
 
+#[cfg(feature = "wakeonlan")]
+#[derive(FromArgs, Debug, Default)]
+/// Wake machines of this machine's LANs with a magic packet (Wake-on-LAN).
+#[argh(subcommand, name = "wakeonlan")]
+pub struct WakeonlanArgs {
+    /// MAC address(es) to wake, comma-separated: 00:11:22:33:44:55, 00-11-22-33-44-55 or 001122334455
+    #[argh(option)]
+    pub mac: Vec<String>,
+    /// IPv4 address of the machine(s): the packet goes out of the interface whose subnet holds it, or is sent to it when none does
+    #[argh(option)]
+    pub ip: Option<String>,
+    /// ways to send, first that works wins: ethernet (raw frame, needs CAP_NET_RAW), udp (default ethernet,udp)
+    #[argh(option)]
+    pub methods: Vec<String>,
+    /// send on this network interface only
+    #[argh(option)]
+    pub interface: Option<String>,
+    /// UDP port(s), comma-separated (default 9; 7 is the other usual one)
+    #[argh(option)]
+    pub port: Vec<String>,
+    /// more log lines
+    #[argh(switch)]
+    pub debug: bool,
+}
+
 #[derive(FromArgs, Debug, Default)]
 /// Run one task as the agent does (internal: the agent starts its tasks this way).
 #[argh(subcommand, name = "task")]
 pub struct TaskArgs {
-    /// the task: inventory
+    /// the task: inventory or wakeonlan
     #[argh(positional)]
     pub name: String,
     /// the DEVICEID to use
@@ -247,6 +274,12 @@ pub struct TaskArgs {
     /// zlib-compress what goes to stdout
     #[argh(switch)]
     pub compress: bool,
+    /// wakeonlan: a MAC address to wake (repeatable)
+    #[argh(option)]
+    pub mac: Vec<String>,
+    /// wakeonlan: the IPv4 address of the machine of the --mac at the same place ("" for none)
+    #[argh(option)]
+    pub ip: Vec<String>,
     /// more log lines
     #[argh(switch)]
     pub debug: bool,
@@ -354,6 +387,12 @@ pub fn main() -> i32 {
         rest.insert(0, sub);
     }
     let cmd_name = argv0.rsplit('/').next().unwrap_or("uagent");
+    // Without the task the subcommand does not exist: say why rather than "unrecognized".
+    if !cfg!(feature = "wakeonlan") && rest.first() == Some(&"wakeonlan") {
+        crate::logger::init("core", 0);
+        log::error!("this build has no wake-on-LAN (built without the wakeonlan feature)");
+        return exit::USAGE;
+    }
     let cli = match Cli::from_args(&[cmd_name], &rest) {
         Ok(cli) => cli,
         Err(early) => {
@@ -380,6 +419,8 @@ pub fn main() -> i32 {
         Some(Command::Inventory(a)) => crate::tasks::inventory::command::run(a),
         Some(Command::Task(a)) => crate::tasks::run_task(a),
         Some(Command::Inject(a)) => run_inject(a),
+        #[cfg(feature = "wakeonlan")]
+        Some(Command::Wakeonlan(a)) => crate::tasks::wakeonlan::command(a),
         None => run_agent(&cli, cmd_name),
     }
 }
@@ -459,6 +500,7 @@ mod tests {
             Some("inventory")
         );
         assert_eq!(implied_subcommand("uagent-injector"), Some("inject"));
+        assert_eq!(implied_subcommand("uagent-wakeonlan"), Some("wakeonlan"));
         assert_eq!(implied_subcommand("/usr/bin/uagent"), None);
     }
 

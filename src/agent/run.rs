@@ -12,7 +12,7 @@ use super::target::{Destination, ServerKind, Target};
 use crate::config::Settings;
 use crate::http::Url;
 use crate::http::{Client, ClientOptions, ProxySettings};
-use crate::protocol::messages::Response;
+use crate::protocol::messages::{OptionBlock, Response};
 use crate::random;
 use crate::tasks::inventory::{os, time, Root};
 use crate::vardir::{self, Vardir};
@@ -411,7 +411,9 @@ impl Agent {
         } else if !send_inventory {
             log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
         }
-        let _ = wol; // The wake-on-LAN task is dispatched here when built with it.
+        if let Some(option) = wol {
+            self.wake_on_lan(i, &option, outcome).await;
+        }
         self.schedule_next(i, period_hours);
     }
 
@@ -430,6 +432,37 @@ impl Agent {
         server
             .contact(self.settings.tag.as_deref(), &installed, &enabled, port)
             .await
+    }
+
+    /// The server's OPTION WAKEONLAN: the wakeonlan task wakes the machines it lists.
+    #[cfg(feature = "wakeonlan")]
+    async fn wake_on_lan(&self, i: usize, option: &OptionBlock, outcome: &mut Outcome) {
+        let name = self.targets[i].name();
+        if !self.wants_task("wakeonlan") {
+            log::info!("{name}: the server asks for wake-on-LAN, a task not enabled here (--tasks, --no-task)");
+            return;
+        }
+        let mut args = wakeonlan_args(option);
+        if args.is_empty() {
+            log::error!("{name}: the server asks for wake-on-LAN but names no valid MAC address");
+            return;
+        }
+        if self.settings.debug > 0 {
+            args.push("--debug".into());
+        }
+        let limit = Duration::from_secs(self.settings.task_timeout);
+        if let Err(e) = child::run("wakeonlan", &args, limit, false).await {
+            log::error!("{name}: the wakeonlan task {e}");
+            outcome.task_failed = true;
+        }
+    }
+
+    #[cfg(not(feature = "wakeonlan"))]
+    async fn wake_on_lan(&self, i: usize, _: &OptionBlock, _: &mut Outcome) {
+        log::info!(
+            "{}: the server asks for wake-on-LAN, which this build does not have",
+            self.targets[i].name()
+        );
     }
 
     /// Runs the inventory task for a server target: its zlib-compressed output.
@@ -497,6 +530,47 @@ impl Agent {
     }
 }
 
+/// The wakeonlan task's arguments for an OPTION WAKEONLAN: a `--mac`/`--ip` pair for each
+/// `PARAM MAC=… IP=…` (IP blank when missing or unusable); bad entries are logged and left out.
+#[cfg(feature = "wakeonlan")]
+fn wakeonlan_args(option: &OptionBlock) -> Vec<String> {
+    use crate::tasks::wakeonlan::{parse_ip, parse_mac, MAX_TARGETS};
+    let mut args = Vec::new();
+    let mut count = 0;
+    for p in option
+        .params
+        .iter()
+        .filter(|p| p.name.eq_ignore_ascii_case("PARAM"))
+    {
+        let mac = match p.attr("MAC").map(parse_mac) {
+            Some(Ok(mac)) => mac,
+            Some(Err(e)) => {
+                log::error!("WAKEONLAN: {e}, skipped");
+                continue;
+            }
+            None => {
+                log::error!("WAKEONLAN: a PARAM without MAC, skipped");
+                continue;
+            }
+        };
+        if count == MAX_TARGETS {
+            log::error!("WAKEONLAN: more than {MAX_TARGETS} machines, the rest is left out");
+            break;
+        }
+        let ip = match p.attr("IP").map(parse_ip) {
+            Some(Ok(Some(ip))) => ip.to_string(),
+            Some(Err(e)) => {
+                log::warn!("WAKEONLAN: {e} for {mac}, sending by broadcast");
+                String::new()
+            }
+            _ => String::new(),
+        };
+        args.extend(["--mac".to_string(), mac.to_string(), "--ip".into(), ip]);
+        count += 1;
+    }
+    args
+}
+
 /// The reference formula: the period less a random amount (up to a sixth below 6 h, an hour
 /// up to 24 h, a 24th above).
 pub fn next_delay(max_delay: u64) -> u64 {
@@ -543,6 +617,59 @@ mod tests {
         assert_eq!(retry_delay(2, 86_400), 120);
         assert_eq!(retry_delay(5, 86_400), 960);
         assert_eq!(retry_delay(40, 3600), 3600);
+    }
+
+    #[cfg(feature = "wakeonlan")]
+    #[test]
+    fn wakeonlan_params_become_mac_and_ip_pairs_and_bad_ones_are_left_out() {
+        use crate::protocol::xml::Node;
+        let param = |attrs: &[(&str, &str)]| Node {
+            name: "PARAM".into(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Node::default()
+        };
+        let option = OptionBlock {
+            name: "WAKEONLAN".into(),
+            params: vec![
+                param(&[("MAC", "00-11-22-AA-BB-CC"), ("IP", "10.203.7.2")]),
+                param(&[("MAC", "not a mac"), ("IP", "10.203.7.3")]),
+                param(&[("IP", "10.203.7.4")]),
+                param(&[("MAC", "001122aabbcd")]),
+                param(&[("MAC", "00:11:22:aa:bb:ce"), ("IP", "fe80::1")]),
+                Node {
+                    name: "OTHER".into(),
+                    ..param(&[("MAC", "00:11:22:aa:bb:cf")])
+                },
+            ],
+        };
+        assert_eq!(
+            wakeonlan_args(&option),
+            [
+                "--mac",
+                "00:11:22:aa:bb:cc",
+                "--ip",
+                "10.203.7.2",
+                "--mac",
+                "00:11:22:aa:bb:cd",
+                "--ip",
+                "",
+                "--mac",
+                "00:11:22:aa:bb:ce",
+                "--ip",
+                ""
+            ]
+        );
+        let many = OptionBlock {
+            name: "WAKEONLAN".into(),
+            params: vec![param(&[("MAC", "001122aabbcc")]); 1000],
+        };
+        assert_eq!(
+            wakeonlan_args(&many).len(),
+            4 * crate::tasks::wakeonlan::MAX_TARGETS
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! agent with a time limit) so that the resident part stays small.
 
 pub mod inventory;
+#[cfg(feature = "wakeonlan")]
+pub mod wakeonlan;
 
 use crate::cli::TaskArgs;
 use crate::{exit, logger};
@@ -15,6 +17,11 @@ pub fn run_task(a: &TaskArgs) -> i32 {
         "inventory" => {
             logger::init("inventory", u8::from(a.debug));
             inventory::command::run_task(a)
+        }
+        #[cfg(feature = "wakeonlan")]
+        "wakeonlan" => {
+            logger::init("wakeonlan", u8::from(a.debug));
+            wakeonlan::run_task(a)
         }
         other => {
             logger::init("core", 0);
