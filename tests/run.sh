@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls"}
+STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan"}
 start_all=$(date +%s)
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -47,6 +47,7 @@ unit() {
   cargo clippy -q --no-default-features --features minimal -- -D warnings
   cargo test -q
   cargo test -q --no-default-features --features minimal
+  cargo test -q --features full
   cargo clippy -q --no-default-features --features client -- -D warnings
   cargo clippy -q --features full -- -D warnings
 }
@@ -95,7 +96,14 @@ tls() {
   python3 tests/agent/check_tls.py --binary "$(host_binary)"
 }
 
-for s in setup unit corpus robustness ocs agent faults glpi tls; do
+wakeonlan() {
+  say "wakeonlan: magic packets between two network namespaces, and from a PROLOG reply"
+  cargo build -q --features full --target-dir target/full
+  cargo build -q --no-default-features --features minimal --target-dir target/minimal
+  python3 tests/wakeonlan/check_wakeonlan.py --binary "$repo/target/full/debug/uagent" --without "$repo/target/minimal/debug/uagent"
+}
+
+for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo
