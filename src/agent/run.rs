@@ -65,8 +65,8 @@ pub struct Agent {
     /// Built for a pass and dropped after it (its TLS roots are not worth keeping resident).
     pub client: Option<Client>,
     pub targets: Vec<Target>,
-    /// `waiting` or `running task NAME`, for the daemon's /status.
-    pub status: std::rc::Rc<std::cell::RefCell<String>>,
+    /// Told `waiting` or `running task NAME` (the daemon's /status shows it).
+    pub on_status: Option<Box<dyn Fn(&str)>>,
 }
 
 /// The agent's GLPI-Agent-ID, made once and kept in the vardir like the DEVICEID.
@@ -148,14 +148,13 @@ impl Agent {
         } else {
             Some(Client::new(client_options(&settings, user_agent())).map_err(|e| e.to_string())?)
         };
-        let status = std::rc::Rc::new(std::cell::RefCell::new("waiting".to_string()));
         Ok(Agent {
             settings,
             deviceid,
             agentid,
             client,
             targets,
-            status,
+            on_status: None,
         })
     }
 
@@ -171,7 +170,9 @@ impl Agent {
     }
 
     fn set_status(&self, s: &str) {
-        *self.status.borrow_mut() = s.to_string();
+        if let Some(f) = &self.on_status {
+            f(s);
+        }
     }
 
     /// Runs a task process with the agent's time limit, saying so in the status.

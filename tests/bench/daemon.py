@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Memory of the resident agent: uagent's daemon (the static x86_64 musl build, full set) beside
+`fusioninventory-agent --daemon --no-fork`, in the same run, both pointed at the real OCS server.
+
+Printed: the daemon's RSS once its first run is over (idle), and while a task runs (the daemon
+and the task process). Target: idle RSS <= 1 MiB.
+
+    tests/bench/daemon.py --binary target/cross/x86_64-unknown-linux-musl/out/full/uagent
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+IDLE_LIMIT_KIB = 1024
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def children(pid):
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url):
+    try:
+        return urllib.request.urlopen(url, timeout=5).read().decode()
+    except Exception:
+        return ""
+
+
+def wait_for(pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    args = ap.parse_args()
+    subprocess.run(["bash", os.path.join(HERE, "..", "ocs", "server-up.sh")], check=True, capture_output=True)
+    work = tempfile.mkdtemp(prefix="uagent-bench-daemon-")
+    procs = []
+    try:
+        port = free_port()
+        log = os.path.join(work, "uagent.log")
+        cmd = [os.path.abspath(args.binary), "--daemon", "--server", "http://127.0.0.1/ocsinventory", "--vardir", os.path.join(work, "v"),
+               "--delaytime", "2", "--httpd-ip", "127.0.0.1", "--httpd-port", str(port), "--logfile", log]
+        d = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, UAGENT_TASK_DELAY="0"))
+        procs.append(d)
+        if not wait_for(lambda: os.path.exists(log) and "inventory sent" in open(log).read(), 60):
+            print("FAIL the daemon's first run did not complete")
+            return 1
+        time.sleep(1)
+        idle = rss_kib(d.pid)
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=20)
+        # Again, with a slow task, to see the memory while one runs.
+        d = subprocess.Popen(cmd + ["--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, UAGENT_TASK_DELAY="5"))
+        procs.append(d)
+        wait_for(lambda: "running task" in get(f"http://127.0.0.1:{port}/status"), 20)
+        time.sleep(1)
+        kids = children(d.pid)
+        running_daemon = rss_kib(d.pid)
+        running_task = sum(rss_kib(k) for k in kids)
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=20)
+
+        perl = subprocess.Popen(["fusioninventory-agent", "--daemon", "--no-fork", "--server", "http://127.0.0.1/ocsinventory",
+                                 "--httpd-ip", "127.0.0.1", "--httpd-port", str(free_port()), "--logger", "Stderr"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(perl)
+        time.sleep(10)
+        perl_idle = rss_kib(perl.pid)
+        perl.send_signal(signal.SIGTERM)
+        perl.wait(timeout=20)
+
+        print("resident agent memory (VmRSS)")
+        print(f"  uagent daemon, idle after its first run:     {idle:>7} KiB")
+        print(f"  uagent daemon while a task runs:             {running_daemon:>7} KiB (+ task process {running_task} KiB)")
+        print(f"  fusioninventory-agent --daemon --no-fork:    {perl_idle:>7} KiB")
+        print(f"  ratio (idle):                                {perl_idle / idle:>7.1f} x")
+        ok = idle <= IDLE_LIMIT_KIB
+        print(("FAIL " if not ok else "") + f"daemon: idle RSS {idle} KiB, target <= {IDLE_LIMIT_KIB} KiB")
+        return 0 if ok else 1
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
