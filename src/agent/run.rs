@@ -58,6 +58,9 @@ impl Outcome {
     }
 }
 
+/// Where the agent says what it is doing.
+pub type StatusHook = Box<dyn Fn(&str)>;
+
 pub struct Agent {
     pub settings: Settings,
     pub deviceid: String,
@@ -66,7 +69,7 @@ pub struct Agent {
     pub client: Option<Client>,
     pub targets: Vec<Target>,
     /// Told `waiting` or `running task NAME` (the daemon's /status shows it).
-    pub on_status: Option<Box<dyn Fn(&str)>>,
+    pub on_status: Option<StatusHook>,
 }
 
 /// The agent's GLPI-Agent-ID, made once and kept in the vardir like the DEVICEID.
