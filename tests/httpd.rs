@@ -462,6 +462,69 @@ fn idle_connections_past_the_limit_evict_the_oldest_and_status_still_answers() {
 }
 
 #[test]
+fn connections_that_completed_a_request_outlast_idle_newcomers() {
+    let srv = start("served", |c| c.limits.connections = 4);
+    let status = b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut kept: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = connect(srv.addr);
+            s.write_all(status).unwrap();
+            assert_eq!(read_reply(&mut s, false).status, 200);
+            s
+        })
+        .collect();
+    let mut idle: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let s = connect(srv.addr);
+            thread::sleep(Duration::from_millis(10));
+            s
+        })
+        .collect();
+    for s in &mut kept {
+        s.write_all(status).unwrap();
+        assert_eq!(read_reply(s, false).text(), "status: waiting");
+    }
+    assert!(
+        closed(&mut idle[0]),
+        "the idle ones made room for each other"
+    );
+}
+
+#[test]
+fn a_newcomer_gets_503_while_every_slot_was_served_just_now_and_a_slot_after_the_grace() {
+    let srv = start("busy", |c| c.limits.connections = 2);
+    let status = b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n";
+    let kept: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = connect(srv.addr);
+            s.write_all(status).unwrap();
+            assert_eq!(read_reply(&mut s, false).status, 200);
+            s
+        })
+        .collect();
+    let mut s = connect(srv.addr);
+    let r = read_reply(&mut s, false);
+    assert_eq!((r.status, r.header("retry-after")), (503, Some("5")));
+    assert!(closed(&mut s));
+    thread::sleep(Duration::from_millis(1200));
+    assert_eq!(get(srv.addr, "/status").status, 200);
+    // One of the two kept connections made room; the other is still served.
+    let alive = kept
+        .iter()
+        .filter(|&s| {
+            let mut s: &TcpStream = s;
+            let mut line = [0u8; 12];
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            s.write_all(status).is_ok()
+                && s.read_exact(&mut line).is_ok()
+                && line == *b"HTTP/1.1 200"
+        })
+        .count();
+    assert_eq!(alive, 1);
+}
+
+#[test]
 fn downloads_past_the_transfer_limit_get_503() {
     let srv = start("transfers", |c| {
         c.limits = Limits {

@@ -1,12 +1,12 @@
 //! Sockets, connections and their bounds. One task per connection on a local executor that
 //! [`serve`] owns, so dropping `serve`'s future closes every connection.
 //!
-//! At most `limits.connections` connections live at once. A newcomer past that evicts the
-//! connection that has been waiting longest on its peer (for a request head, or for the peer
-//! to take a response): while the server is doing work it never waits, so every live
-//! connection is a candidate, and sockets held open idle are always the oldest waiters.
-//! Hundreds of idle or trickling clients therefore cost each other their slots, not the
-//! clients that send a request and read the answer.
+//! At most `limits.connections` connections live at once. A newcomer past that evicts one
+//! that waits on its peer, chosen by [`Wait`]: first one closing after an error, then the one
+//! that has waited longest without ever completing a request head, then one that completed
+//! a request and has waited more than [`SERVED_GRACE`] since. When there is none, the
+//! newcomer gets 503. Hundreds of idle or trickling sockets therefore cost each other their
+//! slots, not the clients that send requests and read the answers.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -43,6 +43,10 @@ const LINGER_TIME: Duration = Duration::from_secs(1);
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(200);
 /// Least time between two warnings about failed accepts.
 const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(60);
+/// How long a connection that completed a request is safe from eviction while it waits:
+/// long enough for a keep-alive client's next request or for a reader to catch up, short
+/// enough that sockets sending one request and then idling cannot hold every slot.
+const SERVED_GRACE: Duration = Duration::from_secs(1);
 /// Sent to a newcomer when no connection can be evicted.
 const BUSY_REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
 Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n503 Server is busy.\n";
@@ -57,11 +61,26 @@ struct Shared {
     transfers: Cell<usize>,
 }
 
-/// A live connection: its task (dropping it closes the connection) and since when it has
-/// been waiting on its peer.
+/// What a connection waits for, in the order in which connections are evicted (the derived
+/// order compares the variant first, then the time: older goes first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Wait {
+    /// Reading what the peer still sends after an error reply, before closing.
+    Closing(Instant),
+    /// Waiting, since then, on a peer that has not completed a request head on this
+    /// connection: idle and trickling sockets.
+    Unproven(Instant),
+    /// Waiting, since then, on a peer that has completed a request: for its next one, or for
+    /// it to take our reply.
+    Served(Instant),
+    /// Working; the accept loop, which runs between polls, never sees it.
+    Busy,
+}
+
+/// A live connection: its task (dropping it closes the connection) and what it waits for.
 struct Slot {
     task: Task<()>,
-    waiting: Rc<Cell<Option<Instant>>>,
+    wait: Rc<Cell<Wait>>,
 }
 
 /// Serves `listener` until the future is dropped. `view` is read for each page; runs asked
@@ -104,30 +123,40 @@ async fn accept_loop<'a>(listener: &Async<TcpListener>, sh: &'a Shared, ex: &Loc
             }
         };
         slots.retain(|s| !s.task.is_finished());
-        if slots.len() >= max && !evict_longest_waiting(&mut slots) {
+        if slots.len() >= max && !evict_one(&mut slots, Instant::now()) {
             log::debug!("httpd: {} connections busy; 503 to {peer}", slots.len());
             let _ = stream.get_ref().write(BUSY_REPLY);
-            continue;
+        } else {
+            let wait = Rc::new(Cell::new(Wait::Unproven(Instant::now())));
+            let task = ex.spawn(connection(stream, peer, sh, wait.clone()));
+            slots.push(Slot { task, wait });
         }
-        let waiting = Rc::new(Cell::new(Some(Instant::now())));
-        let task = ex.spawn(connection(stream, peer, sh, waiting.clone()));
-        slots.push(Slot { task, waiting });
+        // Accepting does not wait while the backlog holds connections: let the connections
+        // read their requests before the next newcomer may evict them.
+        future::yield_now().await;
     }
 }
 
-/// Drops the connection waiting on its peer for the longest time; false when none waits.
-fn evict_longest_waiting(slots: &mut Vec<Slot>) -> bool {
-    let oldest = slots
+/// Whether a connection in state `w` may be closed for a newcomer at time `now`.
+fn evictable(w: Wait, now: Instant) -> bool {
+    match w {
+        Wait::Closing(_) | Wait::Unproven(_) => true,
+        Wait::Served(since) => now.saturating_duration_since(since) >= SERVED_GRACE,
+        Wait::Busy => false,
+    }
+}
+
+/// Drops the first evictable connection in [`Wait`] order; false when there is none.
+fn evict_one(slots: &mut Vec<Slot>, now: Instant) -> bool {
+    let first = slots
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| s.waiting.get().map(|t| (t, i)))
+        .map(|(i, s)| (s.wait.get(), i))
+        .filter(|(w, _)| evictable(*w, now))
         .min();
-    match oldest {
-        Some((since, i)) => {
-            log::debug!(
-                "httpd: connection limit reached; closing one idle for {} ms",
-                since.elapsed().as_millis()
-            );
+    match first {
+        Some((wait, i)) => {
+            log::debug!("httpd: connection limit reached; closing one in state {wait:?}");
             drop(slots.swap_remove(i));
             true
         }
@@ -374,7 +403,9 @@ struct Conn<'l> {
     limits: &'l Limits,
     buf: Vec<u8>,
     filled: usize,
-    waiting: Rc<Cell<Option<Instant>>>,
+    wait: Rc<Cell<Wait>>,
+    /// A whole request head has come on this connection.
+    served: bool,
     /// When the connection is closed whatever it is doing.
     end: Instant,
 }
@@ -384,19 +415,15 @@ enum HeadError {
     Parse(parse::Error),
 }
 
-async fn connection(
-    stream: Async<TcpStream>,
-    peer: SocketAddr,
-    sh: &Shared,
-    waiting: Rc<Cell<Option<Instant>>>,
-) {
+async fn connection(stream: Async<TcpStream>, peer: SocketAddr, sh: &Shared, wait: Rc<Cell<Wait>>) {
     let limits = &sh.cfg.limits;
     let mut c = Conn {
         stream,
         limits,
         buf: Vec::new(),
         filled: 0,
-        waiting,
+        wait,
+        served: false,
         end: Instant::now() + limits.connection_time,
     };
     for n in 1..=limits.requests_per_connection {
@@ -441,19 +468,28 @@ async fn connection(
 }
 
 impl Conn<'_> {
+    fn waiting_on_peer(&self, since: Instant) {
+        self.wait.set(if self.served {
+            Wait::Served(since)
+        } else {
+            Wait::Unproven(since)
+        });
+    }
+
     /// Reads until a whole head is in the buffer; `None` when the peer closed between
     /// requests. Bytes after the head stay in the buffer for the next request.
     async fn read_head(&mut self) -> Result<Option<Request>, HeadError> {
         let start = Instant::now();
         let deadline = (start + self.limits.head_timeout).min(self.end);
-        self.waiting.set(Some(start));
+        self.waiting_on_peer(start);
         loop {
             if self.filled > 0 {
                 match parse_request(&self.buf[..self.filled]) {
                     Ok(Status::Complete(req)) => {
                         self.buf.copy_within(req.len..self.filled, 0);
                         self.filled -= req.len;
-                        self.waiting.set(None);
+                        self.served = true;
+                        self.wait.set(Wait::Busy);
                         return Ok(Some(req));
                     }
                     Ok(Status::Partial) if self.filled >= MAX_HEAD_BYTES => {
@@ -483,10 +519,10 @@ impl Conn<'_> {
     /// Writes `data`; the peer has `limits.write_timeout` to take it.
     async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         let now = Instant::now();
-        self.waiting.set(Some(now));
+        self.waiting_on_peer(now);
         let deadline = (now + self.limits.write_timeout).min(self.end);
         let r = before(deadline, self.stream.write_all(data)).await;
-        self.waiting.set(None);
+        self.wait.set(Wait::Busy);
         r
     }
 
@@ -552,7 +588,7 @@ impl Conn<'_> {
     async fn linger(&mut self) {
         let _ = self.stream.get_ref().shutdown(Shutdown::Write);
         let now = Instant::now();
-        self.waiting.set(Some(now));
+        self.wait.set(Wait::Closing(now));
         let deadline = (now + LINGER_TIME).min(self.end);
         if self.buf.is_empty() {
             self.buf.resize(INITIAL_HEAD_BUF, 0);
@@ -608,6 +644,42 @@ mod tests {
             ),
             Err(parse::Error::ConflictingLength)
         ));
+    }
+
+    #[test]
+    fn eviction_takes_closing_then_oldest_unproven_then_oldest_served_never_busy() {
+        let t = Instant::now();
+        let later = t + Duration::from_secs(1);
+        let mut order = vec![
+            Wait::Busy,
+            Wait::Served(t),
+            Wait::Unproven(later),
+            Wait::Served(later),
+            Wait::Closing(later),
+            Wait::Unproven(t),
+        ];
+        order.sort();
+        assert_eq!(
+            order,
+            [
+                Wait::Closing(later),
+                Wait::Unproven(t),
+                Wait::Unproven(later),
+                Wait::Served(t),
+                Wait::Served(later),
+                Wait::Busy
+            ]
+        );
+    }
+
+    #[test]
+    fn served_connections_are_safe_from_eviction_for_a_grace_time_busy_ones_always() {
+        let t = Instant::now();
+        assert!(evictable(Wait::Unproven(t), t));
+        assert!(evictable(Wait::Closing(t), t));
+        assert!(!evictable(Wait::Served(t), t + SERVED_GRACE / 2));
+        assert!(evictable(Wait::Served(t), t + SERVED_GRACE));
+        assert!(!evictable(Wait::Busy, t + SERVED_GRACE * 100));
     }
 
     #[test]
