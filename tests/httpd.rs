@@ -238,6 +238,20 @@ fn now_from_an_untrusted_address_is_403_and_asks_for_nothing() {
 }
 
 #[test]
+fn on_all_addresses_ipv4_callers_arrive_mapped_and_still_match_ipv4_entries() {
+    let mut srv = start("dual", |c| {
+        c.ip = None;
+        c.trust = vec!["127.0.0.1".into()];
+    });
+    // [::] when the system has IPv6 (peers are then ::ffff:127.0.0.x), else 0.0.0.0.
+    assert!(srv.addr.ip().is_unspecified(), "{}", srv.addr);
+    srv.addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), srv.addr.port());
+    assert_eq!(get(srv.addr, "/now").status, 200);
+    assert_eq!(srv.now.try_recv(), Ok(NowRequest::All));
+    assert_eq!(get_from(srv.addr, OTHER, "/now").status, 403);
+}
+
+#[test]
 fn now_from_a_server_targets_host_runs_that_target() {
     let srv = start("now-server", |c| {
         c.server_hosts = vec!["".into(), "127.0.0.2".into(), "192.0.2.1".into()];

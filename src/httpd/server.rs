@@ -312,15 +312,23 @@ fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
         Route::NotFound => Reply::error(404),
         Route::BadRequest(_) => Reply::error(400),
         _ if req.method == Method::Other => Reply::error(405),
-        Route::Status => {
-            let body = format!("status: {}", sh.view.borrow().status).into_bytes();
-            Reply::bytes(200, "text/plain; charset=utf-8", body)
-        }
-        Route::Index => {
-            let trusted = sh.trust.caller(peer).is_trusted();
-            let page = routes::index_page(&sh.view.borrow(), trusted);
-            Reply::bytes(200, "text/html; charset=utf-8", page)
-        }
+        // The daemon never keeps the view borrowed across an await; should it, 503 beats a
+        // panic.
+        Route::Status => match sh.view.try_borrow() {
+            Ok(view) => {
+                let body = format!("status: {}", view.status).into_bytes();
+                Reply::bytes(200, "text/plain; charset=utf-8", body)
+            }
+            Err(_) => Reply::error(503),
+        },
+        Route::Index => match sh.view.try_borrow() {
+            Ok(view) => {
+                let trusted = sh.trust.caller(peer).is_trusted();
+                let page = routes::index_page(&view, trusted);
+                Reply::bytes(200, "text/html; charset=utf-8", page)
+            }
+            Err(_) => Reply::error(503),
+        },
         Route::Now => run_now(peer, sh),
         Route::Shared(name) => send_file(sh, || {
             routes::open_shared(&sh.cfg.shared_dir, name).map_err(|r| match r {
@@ -453,7 +461,9 @@ async fn connection(stream: Async<TcpStream>, peer: SocketAddr, sh: &Shared, wai
             reply.status
         );
         let keep = !(req.close || req.body || reply.close || n == limits.requests_per_connection);
-        let lingers = reply.close || req.body;
+        // Closing on a client that meant to go on (or is still sending a body) would reset
+        // the connection under our last reply: read what it sends first, briefly.
+        let lingers = !req.close || req.body;
         if let Err(e) = c.send(reply, req.method == Method::Head, keep).await {
             log::debug!("httpd: {peer}: {e} while answering");
             return;
