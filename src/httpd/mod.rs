@@ -107,14 +107,9 @@ pub struct TargetView {
     pub next_run: i64,
 }
 
-/// A run asked for through `/now`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NowRequest {
-    /// The caller is the host of this server target: run that target.
-    Target(usize),
-    /// Another trusted caller: run every target.
-    All,
-}
+/// A run asked for through `/now`: `Target(i)` when the caller is the host of server target
+/// `i`, `All` for another trusted caller. The scheduler's type, so that it is wired directly.
+pub use crate::agent::daemon::NowRequest;
 
 /// Opens the listening socket. Without an address: `[::]`, which also takes IPv4 unless the
 /// system made IPv6 sockets IPv6-only, else (or when IPv6 is missing) `0.0.0.0`.
