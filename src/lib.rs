@@ -16,6 +16,8 @@ pub mod config;
 pub mod exit;
 #[cfg(feature = "client")]
 pub mod http;
+#[cfg(feature = "httpd")]
+pub mod httpd;
 #[cfg(feature = "client")]
 pub mod inject;
 pub mod logger;

@@ -37,6 +37,8 @@ pub enum Error {
     BadChunk,
     TrailersTooLarge,
     BodyTooLarge,
+    /// A `%` in a request-target not followed by two hex digits.
+    BadPercentEncoding,
 }
 
 impl fmt::Display for Error {
@@ -56,6 +58,7 @@ impl fmt::Display for Error {
                 write!(f, "chunked trailers longer than {MAX_TRAILER_BYTES} bytes")
             }
             Error::BodyTooLarge => f.write_str("body larger than the limit"),
+            Error::BadPercentEncoding => f.write_str("malformed %-escape in the request target"),
         }
     }
 }
@@ -381,6 +384,50 @@ pub fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
             .and_then(|n| n.checked_add(u64::from(b - b'0')))
             .ok_or(Error::BadContentLength)
     })
+}
+
+/// The path and the query (after the first `?`, without it) of an origin-form
+/// request-target. A fragment cannot occur: the request line has no `#` part.
+pub fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
+/// The `name=value` pairs of a query, still percent-encoded, split on `&`. A pair without
+/// `=` has an empty value; empty pairs (`a=1&&b=2`) are skipped.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// Decodes the `%XX` escapes of `raw` once into `out`, which must be at least as long as
+/// `raw` (decoding never lengthens). A `%` without two hex digits after it is an error
+/// rather than a literal: a sender that means `%` writes `%25`, and guessing would let two
+/// readers of one target disagree. `+` stays `+` (RFC 3986; only HTML forms mean a space).
+pub fn percent_decode<'o>(raw: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Error> {
+    if out.len() < raw.len() {
+        return Err(Error::TargetTooLong);
+    }
+    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
+    let (mut i, mut n) = (0, 0);
+    while i < raw.len() {
+        out[n] = if raw[i] == b'%' {
+            let (Some(h), Some(l)) = (hex(raw.get(i + 1)), hex(raw.get(i + 2))) else {
+                return Err(Error::BadPercentEncoding);
+            };
+            i += 3;
+            (h * 16 + l) as u8
+        } else {
+            i += 1;
+            raw[i - 1]
+        };
+        n += 1;
+    }
+    Ok(&out[..n])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -926,6 +973,45 @@ mod tests {
         assert_eq!(
             decode_in_steps(&trailers, 512),
             Err(Error::TrailersTooLarge)
+        );
+    }
+
+    #[test]
+    fn targets_split_into_path_and_query_and_queries_into_raw_pairs() {
+        assert_eq!(split_target("/"), ("/", None));
+        assert_eq!(split_target("/?"), ("/", Some("")));
+        assert_eq!(split_target("/a?b=1?c"), ("/a", Some("b=1?c")));
+        let pairs: Vec<_> = query_pairs("action=log&&deviceid=a%20b&flag&=x").collect();
+        assert_eq!(
+            pairs,
+            [
+                ("action", "log"),
+                ("deviceid", "a%20b"),
+                ("flag", ""),
+                ("", "x")
+            ]
+        );
+        assert_eq!(query_pairs("").count(), 0);
+    }
+
+    fn decoded(raw: &str) -> Result<Vec<u8>, Error> {
+        let mut out = [0u8; 64];
+        percent_decode(raw.as_bytes(), &mut out).map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn percent_decoding_happens_once_and_refuses_broken_escapes() {
+        assert_eq!(decoded("a%2Fb%2fc").unwrap(), b"a/b/c");
+        assert_eq!(decoded("%252e").unwrap(), b"%2e", "decoded once only");
+        assert_eq!(decoded("a+b%00").unwrap(), b"a+b\0");
+        assert_eq!(decoded("%C3%A9").unwrap(), "é".as_bytes());
+        for bad in ["%", "%2", "%zz", "a%g0", "%%41"] {
+            assert_eq!(decoded(bad), Err(Error::BadPercentEncoding), "{bad:?}");
+        }
+        let mut small = [0u8; 2];
+        assert_eq!(
+            percent_decode(b"abc", &mut small),
+            Err(Error::TargetTooLong)
         );
     }
 

@@ -306,7 +306,8 @@ fn strip_port(e: &str) -> &str {
     }
 }
 
-fn parse_cidr(e: &str) -> Option<(IpAddr, u8)> {
+/// `address/bits`, the address bracketed or not (also used by the daemon's trust list).
+pub(crate) fn parse_cidr(e: &str) -> Option<(IpAddr, u8)> {
     let (addr, bits) = e.split_once('/')?;
     let addr: IpAddr = addr
         .trim_start_matches('[')
@@ -318,7 +319,8 @@ fn parse_cidr(e: &str) -> Option<(IpAddr, u8)> {
     (bits <= max).then_some((addr, bits))
 }
 
-fn in_network(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
+/// True when `ip` is in the network; an address of the other family never is.
+pub(crate) fn in_network(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
     let (a, b, width) = match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
         (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),

@@ -1,0 +1,557 @@
+//! The route table (request-target → [`Route`]), the rules that keep a requested file name
+//! inside the vardir's `shared/` folder, and the pages. No sockets here: [`super::server`]
+//! sends what these functions decide.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+
+use super::View;
+use crate::http::parse::{percent_decode, query_pairs, split_target, MAX_TARGET_LEN};
+use crate::markup::write_xml_text;
+use crate::tasks::inventory::time::format_datetime;
+
+/// Longest file name (after decoding) accepted for a download.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Longest SHA-512 in hex, the last part of a `/deploy/getFile/` path.
+const SHA512_HEX_LEN: usize = 128;
+/// Most of the log sent by the log route: its end, when the file is larger.
+pub const MAX_LOG_BYTES: u64 = 1024 * 1024;
+
+/// What a request-target asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: the status page.
+    Index,
+    /// `/status`: one line for anyone.
+    Status,
+    /// `/now` (and Fusion's `/now/…`): a run, for trusted callers.
+    Now,
+    /// A file of `shared/` by its decoded name relative to that folder, already checked by
+    /// [`safe_name`]; the filesystem checks are [`open_shared`]'s.
+    Shared(Vec<u8>),
+    /// `/?action=log&deviceid=ID`, the ID decoded.
+    Log(Vec<u8>),
+    /// A name that would leave `shared/` (or hide its meaning behind encodings): 403.
+    Forbidden,
+    /// A malformed target or query: 400.
+    BadRequest(&'static str),
+    NotFound,
+}
+
+impl Route {
+    /// A short name for logs (never the target itself, which the peer chose).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::Index => "index",
+            Route::Status => "status",
+            Route::Now => "now",
+            Route::Shared(_) => "shared file",
+            Route::Log(_) => "log",
+            Route::Forbidden => "forbidden name",
+            Route::BadRequest(why) => why,
+            Route::NotFound => "unknown path",
+        }
+    }
+}
+
+/// Maps a request-target (origin form, or absolute form whose scheme and authority are
+/// ignored) to its route. The path itself is not percent-decoded: `/%73tatus` is not
+/// `/status`, and a `%` in a deploy path is refused.
+pub fn route(target: &str) -> Route {
+    let Some(target) = origin_form(target) else {
+        return Route::BadRequest("request target is not a path");
+    };
+    let (path, query) = split_target(target);
+    match path {
+        "/" => root_with_query(query),
+        "/status" => Route::Status,
+        "/now" => Route::Now,
+        p if p.starts_with("/now/") => Route::Now,
+        p => match p.strip_prefix("/deploy/getFile/") {
+            Some(rest) => deploy_file(rest),
+            None => Route::NotFound,
+        },
+    }
+}
+
+/// `/path?q` from `/path?q` or from `http://host:port/path?q` (RFC 9112 §3.2.2).
+fn origin_form(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    for scheme in ["http://", "https://"] {
+        let Some(rest) = target
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .and_then(|_| target.get(scheme.len()..))
+        else {
+            continue;
+        };
+        return match rest.find(['/', '?']) {
+            Some(i) if rest.as_bytes()[i] == b'/' => rest.get(i..),
+            Some(_) => None,
+            None => Some("/"),
+        };
+    }
+    None
+}
+
+/// `/` alone is the page; `/?action=download&file=…` and `/?action=log&deviceid=…` are the
+/// OCS 2.x draft's routes. The first occurrence of each parameter counts.
+fn root_with_query(query: Option<&str>) -> Route {
+    let Some(query) = query else {
+        return Route::Index;
+    };
+    let first = |name: &str| query_pairs(query).find(|(k, _)| *k == name).map(|(_, v)| v);
+    match first("action") {
+        None => Route::Index,
+        Some("download") => match first("file") {
+            Some(raw) => shared_by_name(raw),
+            None => Route::BadRequest("download without file="),
+        },
+        Some("log") => match decode(first("deviceid").unwrap_or("")) {
+            Some(id) => Route::Log(id),
+            None => Route::BadRequest("malformed %-escape in deviceid"),
+        },
+        Some(_) => Route::BadRequest("unknown action"),
+    }
+}
+
+fn decode(raw: &str) -> Option<Vec<u8>> {
+    let mut out = vec![0; raw.len().min(MAX_TARGET_LEN)];
+    percent_decode(raw.as_bytes(), &mut out)
+        .ok()
+        .map(<[u8]>::to_vec)
+}
+
+/// The `file=` value of a download. An encoded `/`, `\` or NUL is refused before decoding
+/// (a slash the sender had to hide is not a folder separator we want), then the name once
+/// decoded must pass [`safe_name`].
+fn shared_by_name(raw: &str) -> Route {
+    let hidden = raw.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && (w[1..].eq_ignore_ascii_case(b"2f")
+                || w[1..].eq_ignore_ascii_case(b"5c")
+                || w[1..] == *b"00")
+    });
+    if hidden {
+        return Route::Forbidden;
+    }
+    match decode(raw) {
+        Some(name) if safe_name(&name) => Route::Shared(name),
+        Some(_) => Route::Forbidden,
+        None => Route::BadRequest("malformed %-escape in file"),
+    }
+}
+
+/// A relative name that stays below its folder by its letters alone: not empty, not
+/// absolute, no `.` or `..` or empty component, no NUL, backslash, control character or
+/// `%` (what is left of a second layer of encoding), at most [`MAX_NAME_BYTES`].
+/// Symbolic links are [`open_shared`]'s concern.
+pub fn safe_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_BYTES
+        && !name
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b == b'\\' || b == b'%')
+        && name
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
+/// `/deploy/getFile/<c>/<cc>/<sha512>` (the Fusion agents' peer-to-peer sharing): three
+/// hex components of 1, 2 and up to 128 digits, served from `shared/<c>/<cc>/<sha512>`.
+/// The digest is not checked (SHA-512 would need a crate; the downloader checks it anyway).
+fn deploy_file(rest: &str) -> Route {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let hex = |s: &str, min: usize, max: usize| {
+        (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    match parts[..] {
+        [c, cc, sha] if hex(c, 1, 1) && hex(cc, 2, 2) && hex(sha, 1, SHA512_HEX_LEN) => {
+            Route::Shared(rest.as_bytes().to_vec())
+        }
+        _ => Route::Forbidden,
+    }
+}
+
+/// Why a file is not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403: outside `shared/`, not a regular file, or unreadable.
+    Forbidden,
+    /// 404: no such file (or no `shared/` folder at all).
+    NotFound,
+}
+
+/// Opens `shared_dir/name` for reading when its real path (links followed) is a regular file
+/// inside the real `shared_dir`. Returns the file and its length. A link inside the folder
+/// pointing inside it is fine; one pointing out is refused. The file is opened without
+/// following a last link and without blocking (a FIFO put there cannot hang the server).
+pub fn open_shared(shared_dir: &Path, name: &[u8]) -> Result<(File, u64), Refusal> {
+    if !safe_name(name) {
+        return Err(Refusal::Forbidden);
+    }
+    let base = fs::canonicalize(shared_dir).map_err(|_| Refusal::NotFound)?;
+    let real =
+        fs::canonicalize(base.join(OsStr::from_bytes(name))).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::NotFound,
+            _ => Refusal::Forbidden,
+        })?;
+    if real == base || !real.starts_with(&base) {
+        return Err(Refusal::Forbidden);
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW).bits())
+        .open(&real)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Refusal::NotFound,
+            _ => Refusal::Forbidden,
+        })?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok((file, m.len())),
+        _ => Err(Refusal::Forbidden),
+    }
+}
+
+/// Opens the log positioned at its last [`MAX_LOG_BYTES`]; returns it and the bytes left.
+pub fn open_log(path: &Path) -> io::Result<(File, u64)> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(MAX_LOG_BYTES);
+    file.seek(SeekFrom::Start(start))?;
+    Ok((file, len - start))
+}
+
+/// Compares without stopping at the first difference, so that the time taken does not tell
+/// a caller how much of a guessed DEVICEID was right.
+pub fn same_secret(given: &[u8], expected: &str) -> bool {
+    let expected = expected.as_bytes();
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The status page: version, status, each target's next run; target names and the "run
+/// now" link only for trusted callers.
+pub fn index_page(view: &View, trusted: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    // Writing into a Vec cannot fail.
+    let _ = write_index(&mut out, view, trusted);
+    out
+}
+
+fn write_index(out: &mut Vec<u8>, view: &View, trusted: bool) -> io::Result<()> {
+    out.write_all(
+        b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>uagent</title></head>\n\
+          <body>\n<h1>uagent ",
+    )?;
+    write_xml_text(out, env!("CARGO_PKG_VERSION"))?;
+    out.write_all(b"</h1>\n<p>Status: ")?;
+    write_xml_text(out, &view.status)?;
+    out.write_all(b"</p>\n")?;
+    if view.targets.is_empty() {
+        out.write_all(b"<p>No target.</p>\n")?;
+    } else {
+        out.write_all(b"<table>\n<tr><th>Target</th><th>Next run</th></tr>\n")?;
+        for t in &view.targets {
+            out.write_all(b"<tr><td>")?;
+            let kind = if t.is_server { "server" } else { "local" };
+            if trusted {
+                write!(out, "{kind}: ")?;
+                write_xml_text(out, &t.name)?;
+            } else {
+                write!(out, "{kind} target")?;
+            }
+            writeln!(
+                out,
+                "</td><td>{} UTC</td></tr>",
+                format_datetime(t.next_run)
+            )?;
+        }
+        out.write_all(b"</table>\n")?;
+    }
+    if trusted {
+        out.write_all(b"<p><a href=\"/now\">Force an Inventory</a></p>\n")?;
+    }
+    out.write_all(b"</body></html>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::httpd::TargetView;
+    use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
+
+    fn shared(name: &str) -> Route {
+        Route::Shared(name.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn route_table_maps_the_fusion_and_ocs_paths() {
+        let cases = [
+            ("/", Route::Index),
+            ("/?", Route::Index),
+            ("/?lang=fr", Route::Index),
+            ("/status", Route::Status),
+            ("/status?x=1", Route::Status),
+            ("/now", Route::Now),
+            ("/now/abc", Route::Now),
+            ("/now?x", Route::Now),
+            ("/nowhere", Route::NotFound),
+            ("/status/", Route::NotFound),
+            ("/%73tatus", Route::NotFound),
+            ("/index.html", Route::NotFound),
+            ("/?action=download&file=pkg/a.zip", shared("pkg/a.zip")),
+            ("/?file=a%20b&action=download", shared("a b")),
+            (
+                "/?action=log&deviceid=box-2024",
+                Route::Log(b"box-2024".to_vec()),
+            ),
+            ("/?action=log", Route::Log(Vec::new())),
+            (
+                "/?action=download",
+                Route::BadRequest("download without file="),
+            ),
+            ("/?action=wakeup", Route::BadRequest("unknown action")),
+            (
+                "/?action=log&deviceid=%zz",
+                Route::BadRequest("malformed %-escape in deviceid"),
+            ),
+            (
+                "/?action=download&file=%4",
+                Route::BadRequest("malformed %-escape in file"),
+            ),
+            ("http://agent:62354/status", Route::Status),
+            ("HTTPS://agent", Route::Index),
+            (
+                "http://agent?action=log",
+                Route::BadRequest("request target is not a path"),
+            ),
+            ("*", Route::BadRequest("request target is not a path")),
+            ("status", Route::BadRequest("request target is not a path")),
+        ];
+        for (target, want) in cases {
+            assert_eq!(route(target), want, "{target}");
+        }
+    }
+
+    #[test]
+    fn deploy_paths_need_three_hex_components_of_the_right_sizes() {
+        let sha = "ab".repeat(64);
+        let ok = format!("/deploy/getFile/a/ab/{sha}");
+        assert_eq!(route(&ok), shared(&format!("a/ab/{sha}")));
+        assert_eq!(route("/deploy/getFile/0/0f/0f1e"), shared("0/0f/0f1e"));
+        let refused = [
+            "/deploy/getFile/".to_string(),
+            "/deploy/getFile/a/ab".to_string(),
+            format!("/deploy/getFile/a/ab/{sha}a"),
+            "/deploy/getFile/a/ab/../../etc/passwd".to_string(),
+            "/deploy/getFile/a/ab/%2e%2e".to_string(),
+            "/deploy/getFile/a/ab%2fcd/ef".to_string(),
+            "/deploy/getFile/a/ab/cd/ef".to_string(),
+            "/deploy/getFile/ab/ab/cd".to_string(),
+            "/deploy/getFile/g/ab/cd".to_string(),
+            "/deploy/getFile/a//ab".to_string(),
+        ];
+        for t in refused {
+            assert_eq!(route(&t), Route::Forbidden, "{t}");
+        }
+    }
+
+    #[test]
+    fn download_names_that_could_leave_the_folder_are_forbidden() {
+        let tricks = [
+            "..",
+            "../etc/passwd",
+            "a/../../etc/passwd",
+            "a/..",
+            "./a",
+            "a/./b",
+            "%2e%2e/etc/passwd",
+            "%2E%2E%2Fetc%2Fpasswd",
+            "a%2fb",
+            "a%2Fb",
+            "..%5cwin.ini",
+            "a\\b",
+            "%252e%252e%252fetc",
+            "%25",
+            "/etc/passwd",
+            "%2fetc%2fpasswd",
+            "a%00.txt",
+            "a//b",
+            "a/",
+            "",
+            "a%0ab",
+            "a%7f",
+        ];
+        for t in tricks {
+            let target = format!("/?action=download&file={t}");
+            assert_eq!(route(&target), Route::Forbidden, "{t:?}");
+        }
+        let long = format!("/?action=download&file={}", "a".repeat(MAX_NAME_BYTES + 1));
+        assert_eq!(route(&long), Route::Forbidden);
+        let at_limit = "a".repeat(MAX_NAME_BYTES);
+        assert_eq!(
+            route(&format!("/?action=download&file={at_limit}")),
+            shared(&at_limit)
+        );
+        // Names that merely contain dots are fine.
+        for ok in ["..a", "a..", "a/.b/c..d", "caf%C3%A9"] {
+            assert!(
+                matches!(
+                    route(&format!("/?action=download&file={ok}")),
+                    Route::Shared(_)
+                ),
+                "{ok}"
+            );
+        }
+    }
+
+    /// A `shared/` folder with a file, a subfolder, and links in and out; and a secret
+    /// beside it.
+    fn fixture(tag: &str) -> (PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("uagent-httpd-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let dir = root.join("shared");
+        fs::create_dir_all(dir.join("pkg")).unwrap();
+        fs::write(dir.join("pkg/a.bin"), b"payload").unwrap();
+        fs::write(root.join("secret"), b"secret").unwrap();
+        symlink(root.join("secret"), dir.join("out")).unwrap();
+        symlink("../../secret", dir.join("pkg/out-relative")).unwrap();
+        symlink("/etc", dir.join("etc")).unwrap();
+        symlink("pkg/a.bin", dir.join("in")).unwrap();
+        symlink("missing", dir.join("dangling")).unwrap();
+        (root, dir)
+    }
+
+    fn open(dir: &Path, name: &str) -> Result<Vec<u8>, Refusal> {
+        use std::io::Read;
+        let (mut f, len) = open_shared(dir, name.as_bytes())?;
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).unwrap();
+        assert_eq!(v.len() as u64, len);
+        Ok(v)
+    }
+
+    #[test]
+    fn links_out_of_the_shared_folder_are_forbidden_links_inside_are_followed() {
+        let (root, dir) = fixture("links");
+        assert_eq!(open(&dir, "pkg/a.bin").unwrap(), b"payload");
+        assert_eq!(open(&dir, "in").unwrap(), b"payload");
+        assert_eq!(open(&dir, "out"), Err(Refusal::Forbidden));
+        assert_eq!(open(&dir, "pkg/out-relative"), Err(Refusal::Forbidden));
+        assert_eq!(open(&dir, "etc/passwd"), Err(Refusal::Forbidden));
+        assert_eq!(
+            open(&dir, "pkg"),
+            Err(Refusal::Forbidden),
+            "no folder listing"
+        );
+        assert_eq!(open(&dir, "missing"), Err(Refusal::NotFound));
+        assert_eq!(open(&dir, "dangling"), Err(Refusal::NotFound));
+        assert_eq!(open(&dir, "pkg/a.bin/x"), Err(Refusal::NotFound));
+        assert_eq!(open(&dir, "../secret"), Err(Refusal::Forbidden));
+        assert_eq!(
+            open(&root.join("none"), "pkg/a.bin"),
+            Err(Refusal::NotFound)
+        );
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_in_the_shared_folder_is_refused_without_blocking() {
+        let (root, dir) = fixture("fifo");
+        nix::unistd::mkfifo(
+            &dir.join("pipe"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        assert_eq!(open(&dir, "pipe"), Err(Refusal::Forbidden));
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn the_log_is_sent_from_its_last_mebibyte() {
+        use std::io::Read;
+        let (root, _) = fixture("log");
+        let log = root.join("agent.log");
+        let mut text = vec![b'a'; MAX_LOG_BYTES as usize];
+        text.extend_from_slice(b"tail\n");
+        fs::write(&log, &text).unwrap();
+        let (mut f, left) = open_log(&log).unwrap();
+        assert_eq!(left, MAX_LOG_BYTES);
+        let mut got = Vec::new();
+        f.read_to_end(&mut got).unwrap();
+        assert_eq!(got.len() as u64, MAX_LOG_BYTES);
+        assert!(got.ends_with(b"aaaatail\n"));
+        fs::write(&log, b"short\n").unwrap();
+        assert_eq!(open_log(&log).unwrap().1, 6);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn deviceid_must_match_exactly_and_an_empty_one_never_matches() {
+        assert!(same_secret(
+            b"box-2024-01-01-00-00-00",
+            "box-2024-01-01-00-00-00"
+        ));
+        assert!(!same_secret(
+            b"box-2024-01-01-00-00-0",
+            "box-2024-01-01-00-00-00"
+        ));
+        assert!(!same_secret(
+            b"BOX-2024-01-01-00-00-00",
+            "box-2024-01-01-00-00-00"
+        ));
+        assert!(!same_secret(b"", ""));
+    }
+
+    fn view() -> View {
+        View {
+            status: "running task <inventory>".into(),
+            targets: vec![
+                TargetView {
+                    name: "https://ocs.example/ocsinventory?a=1&b=<2>".into(),
+                    is_server: true,
+                    next_run: 1_700_000_000,
+                },
+                TargetView {
+                    name: "/var/tmp/inv".into(),
+                    is_server: false,
+                    next_run: 0,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn index_page_shows_names_and_the_run_link_only_to_trusted_callers_escaped() {
+        let trusted = String::from_utf8(index_page(&view(), true)).unwrap();
+        assert!(trusted.contains(concat!("<h1>uagent ", env!("CARGO_PKG_VERSION"), "</h1>")));
+        assert!(trusted.contains("Status: running task &lt;inventory&gt;"));
+        assert!(trusted.contains("server: https://ocs.example/ocsinventory?a=1&amp;b=&lt;2&gt;"));
+        assert!(trusted.contains("local: /var/tmp/inv</td><td>1970-01-01 00:00:00 UTC"));
+        assert!(trusted.contains("2023-11-14 22:13:20 UTC"));
+        assert!(trusted.contains("<a href=\"/now\">"));
+
+        let anyone = String::from_utf8(index_page(&view(), false)).unwrap();
+        assert!(!anyone.contains("ocs.example") && !anyone.contains("/var/tmp"));
+        assert!(anyone.contains("server target</td><td>2023-11-14 22:13:20 UTC"));
+        assert!(anyone.contains("local target"));
+        assert!(!anyone.contains("/now"));
+        let none = String::from_utf8(index_page(&View::default(), false)).unwrap();
+        assert!(none.contains("No target."));
+    }
+}

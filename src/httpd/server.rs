@@ -1,0 +1,702 @@
+//! Sockets, connections and their bounds. One task per connection on a local executor that
+//! [`serve`] owns, so dropping `serve`'s future closes every connection.
+//!
+//! At most `limits.connections` connections live at once. A newcomer past that evicts one
+//! that waits on its peer, chosen by [`Wait`]: first one closing after an error, then the one
+//! that has waited longest without ever completing a request head, then one that completed
+//! a request and has waited more than [`SERVED_GRACE`] since. When there is none, the
+//! newcomer gets 503. Hundreds of idle or trickling sockets therefore cost each other their
+//! slots, not the clients that send requests and read the answers.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_io::{Async, Timer};
+use smol::channel::{Sender, TrySendError};
+use smol::future;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::{LocalExecutor, Task};
+
+use super::routes::{self, Refusal, Route};
+use super::trust::{Caller, Trust};
+use super::{Config, Limits, NowRequest, View};
+use crate::http::parse::{
+    self, parse_request_head, request_body_length, BodyLength, Header, Status, MAX_HEADERS,
+    MAX_HEAD_BYTES,
+};
+
+/// First size of a connection's head buffer; it doubles up to `MAX_HEAD_BYTES` when needed.
+const INITIAL_HEAD_BUF: usize = 1024;
+/// Pieces in which a file is read and sent.
+const FILE_CHUNK: usize = 8 * 1024;
+/// After an error reply, input read and dropped before closing, so that the peer sees the
+/// reply rather than a reset caused by the bytes it was still sending.
+const LINGER_BYTES: usize = 64 * 1024;
+const LINGER_TIME: Duration = Duration::from_secs(1);
+/// Pause after a failed accept (out of file descriptors, say) before trying again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(200);
+/// Least time between two warnings about failed accepts.
+const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(60);
+/// How long a connection that completed a request is safe from eviction while it waits:
+/// long enough for a keep-alive client's next request or for a reader to catch up, short
+/// enough that sockets sending one request and then idling cannot hold every slot.
+const SERVED_GRACE: Duration = Duration::from_secs(1);
+/// Sent to a newcomer when no connection can be evicted.
+const BUSY_REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
+Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n503 Server is busy.\n";
+
+/// What every connection task reads.
+struct Shared {
+    cfg: Config,
+    trust: Trust,
+    view: Rc<RefCell<View>>,
+    now: Sender<NowRequest>,
+    /// File transfers in progress.
+    transfers: Cell<usize>,
+}
+
+/// What a connection waits for, in the order in which connections are evicted (the derived
+/// order compares the variant first, then the time: older goes first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Wait {
+    /// Reading what the peer still sends after an error reply, before closing.
+    Closing(Instant),
+    /// Waiting, since then, on a peer that has not completed a request head on this
+    /// connection: idle and trickling sockets.
+    Unproven(Instant),
+    /// Waiting, since then, on a peer that has completed a request: for its next one, or for
+    /// it to take our reply.
+    Served(Instant),
+    /// Working; the accept loop, which runs between polls, never sees it.
+    Busy,
+}
+
+/// A live connection: its task (dropping it closes the connection) and what it waits for.
+struct Slot {
+    task: Task<()>,
+    wait: Rc<Cell<Wait>>,
+}
+
+/// Serves `listener` until the future is dropped. `view` is read for each page; runs asked
+/// for through `/now` are sent on `now` (a full channel means a run is already asked for).
+pub async fn serve(
+    listener: Async<TcpListener>,
+    cfg: Config,
+    view: Rc<RefCell<View>>,
+    now: Sender<NowRequest>,
+) {
+    let trust = Trust::new(&cfg.trust, &cfg.server_hosts);
+    if let Ok(addr) = listener.get_ref().local_addr() {
+        log::info!("httpd: listening on {addr}");
+    }
+    let shared = Shared {
+        cfg,
+        trust,
+        view,
+        now,
+        transfers: Cell::new(0),
+    };
+    let ex = LocalExecutor::new();
+    ex.run(accept_loop(&listener, &shared, &ex)).await
+}
+
+async fn accept_loop<'a>(listener: &Async<TcpListener>, sh: &'a Shared, ex: &LocalExecutor<'a>) {
+    let max = sh.cfg.limits.connections;
+    let mut slots: Vec<Slot> = Vec::with_capacity(max);
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARNING_EVERY) {
+                    log::warn!("httpd: cannot accept a connection: {e}");
+                    last_warning = Some(Instant::now());
+                }
+                Timer::after(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        slots.retain(|s| !s.task.is_finished());
+        if slots.len() >= max && !evict_one(&mut slots, Instant::now()) {
+            log::debug!("httpd: {} connections busy; 503 to {peer}", slots.len());
+            let _ = stream.get_ref().write(BUSY_REPLY);
+        } else {
+            let wait = Rc::new(Cell::new(Wait::Unproven(Instant::now())));
+            let task = ex.spawn(connection(stream, peer, sh, wait.clone()));
+            slots.push(Slot { task, wait });
+        }
+        // Accepting does not wait while the backlog holds connections: let the connections
+        // read their requests before the next newcomer may evict them.
+        future::yield_now().await;
+    }
+}
+
+/// Whether a connection in state `w` may be closed for a newcomer at time `now`.
+fn evictable(w: Wait, now: Instant) -> bool {
+    match w {
+        Wait::Closing(_) | Wait::Unproven(_) => true,
+        Wait::Served(since) => now.saturating_duration_since(since) >= SERVED_GRACE,
+        Wait::Busy => false,
+    }
+}
+
+/// Drops the first evictable connection in [`Wait`] order; false when there is none.
+fn evict_one(slots: &mut Vec<Slot>, now: Instant) -> bool {
+    let first = slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.wait.get(), i))
+        .filter(|(w, _)| evictable(*w, now))
+        .min();
+    match first {
+        Some((wait, i)) => {
+            log::debug!("httpd: connection limit reached; closing one in state {wait:?}");
+            drop(slots.swap_remove(i));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Waits for `fut` until `deadline`.
+async fn before<T>(deadline: Instant, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    future::or(fut, async {
+        Timer::at(deadline).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+    })
+    .await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Head,
+    Other,
+}
+
+/// A request head, reduced to what the server acts on.
+#[derive(Debug)]
+struct Request {
+    method: Method,
+    route: Route,
+    /// The client asked to close, or spoke HTTP/1.0 without keep-alive.
+    close: bool,
+    /// A body follows, which the server does not read: it closes after answering.
+    body: bool,
+    /// Bytes of the head.
+    len: usize,
+}
+
+/// Parses a request head at the start of `buf` with the shared parser.
+fn parse_request(buf: &[u8]) -> Result<Status<Request>, parse::Error> {
+    let mut slots = [Header::EMPTY; MAX_HEADERS];
+    let head = match parse_request_head(buf, &mut slots)? {
+        Status::Complete(h) => h,
+        Status::Partial => return Ok(Status::Partial),
+    };
+    let headers = &slots[..head.header_count];
+    let body = !matches!(
+        request_body_length(headers)?,
+        BodyLength::Empty | BodyLength::Length(0)
+    );
+    let has_token = |token: &str| {
+        headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+            .flat_map(|h| h.value.split(|&b| b == b','))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    };
+    // The Connection field may repeat, so every one is read.
+    let close = if head.minor_version == 0 {
+        !has_token("keep-alive")
+    } else {
+        has_token("close")
+    };
+    Ok(Status::Complete(Request {
+        method: match head.method {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            _ => Method::Other,
+        },
+        route: routes::route(head.target),
+        close,
+        body,
+        len: head.len,
+    }))
+}
+
+/// Status for a head the parser refused.
+fn parse_error_status(e: parse::Error) -> u16 {
+    match e {
+        parse::Error::HeadTooLarge | parse::Error::TooManyHeaders => 431,
+        parse::Error::TargetTooLong => 414,
+        _ => 400,
+    }
+}
+
+/// A file being sent; counts against `limits.file_transfers` until dropped.
+struct Transfer<'s> {
+    file: File,
+    len: u64,
+    count: &'s Cell<usize>,
+}
+
+impl Drop for Transfer<'_> {
+    fn drop(&mut self) {
+        self.count.set(self.count.get().saturating_sub(1));
+    }
+}
+
+enum Body<'s> {
+    Bytes(Cow<'static, [u8]>),
+    File(Transfer<'s>),
+}
+
+struct Reply<'s> {
+    status: u16,
+    content_type: &'static str,
+    body: Body<'s>,
+    /// Close after this reply whatever the client wants.
+    close: bool,
+}
+
+impl<'s> Reply<'s> {
+    fn bytes(status: u16, content_type: &'static str, body: impl Into<Cow<'static, [u8]>>) -> Self {
+        Reply {
+            status,
+            content_type,
+            body: Body::Bytes(body.into()),
+            close: false,
+        }
+    }
+
+    /// A short text reply for an error status.
+    fn error(status: u16) -> Self {
+        let body = format!("{status} {}\n", reason(status)).into_bytes();
+        Reply {
+            close: status == 400 || status >= 500,
+            ..Reply::bytes(status, "text/plain; charset=utf-8", body)
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+const NOW_OK: &[u8] =
+    b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>uagent</title></head>\n\
+<body><p>OK: a run was requested.</p><p><a href=\"/\">Back</a></p></body></html>\n";
+const ACCESS_DENIED: &[u8] = b"Access denied\n";
+
+/// Decides the reply to a request (no I/O but the file opens and name resolution).
+fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
+    match &req.route {
+        Route::NotFound => Reply::error(404),
+        Route::BadRequest(_) => Reply::error(400),
+        _ if req.method == Method::Other => Reply::error(405),
+        // The daemon never keeps the view borrowed across an await; should it, 503 beats a
+        // panic.
+        Route::Status => match sh.view.try_borrow() {
+            Ok(view) => {
+                let body = format!("status: {}", view.status).into_bytes();
+                Reply::bytes(200, "text/plain; charset=utf-8", body)
+            }
+            Err(_) => Reply::error(503),
+        },
+        Route::Index => match sh.view.try_borrow() {
+            Ok(view) => {
+                let trusted = sh.trust.caller(peer).is_trusted();
+                let page = routes::index_page(&view, trusted);
+                Reply::bytes(200, "text/html; charset=utf-8", page)
+            }
+            Err(_) => Reply::error(503),
+        },
+        Route::Now => run_now(peer, sh),
+        Route::Shared(name) => send_file(sh, || {
+            routes::open_shared(&sh.cfg.shared_dir, name).map_err(|r| match r {
+                Refusal::Forbidden => 403,
+                Refusal::NotFound => 404,
+            })
+        })
+        .map_or_else(Reply::error, |t| Reply {
+            status: 200,
+            content_type: "application/octet-stream",
+            body: Body::File(t),
+            close: false,
+        }),
+        Route::Log(id) if !routes::same_secret(id, &sh.cfg.deviceid) => Reply::error(403),
+        Route::Log(_) => {
+            let Some(path) = sh.cfg.log_file.as_deref() else {
+                return Reply::error(404);
+            };
+            send_file(sh, || {
+                routes::open_log(path).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        404
+                    } else {
+                        log::warn!("httpd: cannot read the log {}: {e}", path.display());
+                        500
+                    }
+                })
+            })
+            .map_or_else(Reply::error, |t| Reply {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                body: Body::File(t),
+                close: false,
+            })
+        }
+        Route::Forbidden => Reply::error(403),
+    }
+}
+
+/// Opens a file to send when a transfer slot is free (else 503).
+fn send_file<'s>(
+    sh: &'s Shared,
+    open: impl FnOnce() -> Result<(File, u64), u16>,
+) -> Result<Transfer<'s>, u16> {
+    if sh.transfers.get() >= sh.cfg.limits.file_transfers {
+        return Err(503);
+    }
+    let (file, len) = open()?;
+    sh.transfers.set(sh.transfers.get() + 1);
+    Ok(Transfer {
+        file,
+        len,
+        count: &sh.transfers,
+    })
+}
+
+/// `/now`: the host of a server target runs that target, another trusted caller runs all.
+fn run_now<'s>(peer: IpAddr, sh: &Shared) -> Reply<'s> {
+    let asks = match sh.trust.caller(peer) {
+        Caller::Untrusted => {
+            log::debug!("httpd: /now from {peer} refused: not a trusted address");
+            return Reply::bytes(403, "text/plain; charset=utf-8", ACCESS_DENIED);
+        }
+        Caller::Trusted => vec![NowRequest::All],
+        Caller::ServerOf(targets) => targets.into_iter().map(NowRequest::Target).collect(),
+    };
+    log::info!("httpd: {peer} asks for a run now");
+    for ask in asks {
+        match sh.now.try_send(ask) {
+            Ok(()) | Err(TrySendError::Full(_)) => {}
+            Err(TrySendError::Closed(_)) => return Reply::error(503),
+        }
+    }
+    Reply::bytes(200, "text/html; charset=utf-8", NOW_OK)
+}
+
+/// One accepted connection and its head buffer.
+struct Conn<'l> {
+    stream: Async<TcpStream>,
+    limits: &'l Limits,
+    buf: Vec<u8>,
+    filled: usize,
+    wait: Rc<Cell<Wait>>,
+    /// A whole request head has come on this connection.
+    served: bool,
+    /// When the connection is closed whatever it is doing.
+    end: Instant,
+}
+
+enum HeadError {
+    Io(io::Error),
+    Parse(parse::Error),
+}
+
+async fn connection(stream: Async<TcpStream>, peer: SocketAddr, sh: &Shared, wait: Rc<Cell<Wait>>) {
+    let limits = &sh.cfg.limits;
+    let mut c = Conn {
+        stream,
+        limits,
+        buf: Vec::new(),
+        filled: 0,
+        wait,
+        served: false,
+        end: Instant::now() + limits.connection_time,
+    };
+    for n in 1..=limits.requests_per_connection {
+        let req = match c.read_head().await {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(HeadError::Io(e)) => {
+                log::debug!("httpd: {peer}: {e} while waiting for a request");
+                return;
+            }
+            Err(HeadError::Parse(e)) => {
+                log::debug!("httpd: {peer}: {e}");
+                if c.send(Reply::error(parse_error_status(e)), false, false)
+                    .await
+                    .is_ok()
+                {
+                    c.linger().await;
+                }
+                return;
+            }
+        };
+        let reply = answer(&req, peer.ip(), sh);
+        log::debug!(
+            "httpd: {peer} {:?} {} → {}",
+            req.method,
+            req.route.label(),
+            reply.status
+        );
+        let keep = !(req.close || req.body || reply.close || n == limits.requests_per_connection);
+        // Closing on a client that meant to go on (or is still sending a body) would reset
+        // the connection under our last reply: read what it sends first, briefly.
+        let lingers = !req.close || req.body;
+        if let Err(e) = c.send(reply, req.method == Method::Head, keep).await {
+            log::debug!("httpd: {peer}: {e} while answering");
+            return;
+        }
+        if !keep {
+            if lingers {
+                c.linger().await;
+            }
+            return;
+        }
+    }
+}
+
+impl Conn<'_> {
+    fn waiting_on_peer(&self, since: Instant) {
+        self.wait.set(if self.served {
+            Wait::Served(since)
+        } else {
+            Wait::Unproven(since)
+        });
+    }
+
+    /// Reads until a whole head is in the buffer; `None` when the peer closed between
+    /// requests. Bytes after the head stay in the buffer for the next request.
+    async fn read_head(&mut self) -> Result<Option<Request>, HeadError> {
+        let start = Instant::now();
+        let deadline = (start + self.limits.head_timeout).min(self.end);
+        self.waiting_on_peer(start);
+        loop {
+            if self.filled > 0 {
+                match parse_request(&self.buf[..self.filled]) {
+                    Ok(Status::Complete(req)) => {
+                        self.buf.copy_within(req.len..self.filled, 0);
+                        self.filled -= req.len;
+                        self.served = true;
+                        self.wait.set(Wait::Busy);
+                        return Ok(Some(req));
+                    }
+                    Ok(Status::Partial) if self.filled >= MAX_HEAD_BYTES => {
+                        return Err(HeadError::Parse(parse::Error::HeadTooLarge));
+                    }
+                    Ok(Status::Partial) => {}
+                    Err(e) => return Err(HeadError::Parse(e)),
+                }
+            }
+            if self.filled == self.buf.len() {
+                let size = (self.buf.len() * 2).clamp(INITIAL_HEAD_BUF, MAX_HEAD_BYTES);
+                self.buf.resize(size, 0);
+            }
+            let n = before(deadline, self.stream.read(&mut self.buf[self.filled..]))
+                .await
+                .map_err(HeadError::Io)?;
+            if n == 0 {
+                return match self.filled {
+                    0 => Ok(None),
+                    _ => Err(HeadError::Io(io::ErrorKind::UnexpectedEof.into())),
+                };
+            }
+            self.filled += n;
+        }
+    }
+
+    /// Writes `data`; the peer has `limits.write_timeout` to take it.
+    async fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        let now = Instant::now();
+        self.waiting_on_peer(now);
+        let deadline = (now + self.limits.write_timeout).min(self.end);
+        let r = before(deadline, self.stream.write_all(data)).await;
+        self.wait.set(Wait::Busy);
+        r
+    }
+
+    async fn send(&mut self, reply: Reply<'_>, head_only: bool, keep: bool) -> io::Result<()> {
+        let len = match &reply.body {
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(t) => t.len,
+        };
+        let mut out = Vec::with_capacity(256);
+        write!(
+            out,
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\
+             Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: {}\r\n",
+            reply.status,
+            reason(reply.status),
+            reply.content_type,
+            if keep { "keep-alive" } else { "close" },
+        )?;
+        match reply.status {
+            405 => out.extend_from_slice(b"Allow: GET, HEAD\r\n"),
+            503 => out.extend_from_slice(b"Retry-After: 5\r\n"),
+            _ => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        match reply.body {
+            Body::Bytes(b) => {
+                if !head_only {
+                    out.extend_from_slice(&b);
+                }
+                self.write(&out).await
+            }
+            Body::File(mut t) => {
+                self.write(&out).await?;
+                if head_only {
+                    return Ok(());
+                }
+                self.send_file(&mut t).await
+            }
+        }
+    }
+
+    /// Sends exactly the length announced; a file that shrank meanwhile ends the connection.
+    async fn send_file(&mut self, t: &mut Transfer<'_>) -> io::Result<()> {
+        let mut chunk = vec![0; FILE_CHUNK.min(usize::try_from(t.len).unwrap_or(FILE_CHUNK))];
+        let mut left = t.len;
+        while left > 0 {
+            let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = t.file.read(&mut chunk[..want])?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file shrank while being sent",
+                ));
+            }
+            self.write(&chunk[..n]).await?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes our side, then reads and drops what the peer still sends, briefly, so that it
+    /// gets our reply instead of a reset.
+    async fn linger(&mut self) {
+        let _ = self.stream.get_ref().shutdown(Shutdown::Write);
+        let now = Instant::now();
+        self.wait.set(Wait::Closing(now));
+        let deadline = (now + LINGER_TIME).min(self.end);
+        if self.buf.is_empty() {
+            self.buf.resize(INITIAL_HEAD_BUF, 0);
+        }
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES {
+            match before(deadline, self.stream.read(&mut self.buf)).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(buf: &[u8]) -> Request {
+        match parse_request(buf) {
+            Ok(Status::Complete(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_every_connection_header() {
+        assert!(!parsed(b"GET / HTTP/1.1\r\n\r\n").close);
+        assert!(parsed(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").close);
+        assert!(parsed(b"GET / HTTP/1.1\r\nConnection: x\r\nConnection: te, close\r\n\r\n").close);
+        assert!(parsed(b"GET / HTTP/1.0\r\n\r\n").close);
+        assert!(!parsed(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").close);
+    }
+
+    #[test]
+    fn methods_routes_and_bodies_are_read_from_the_head() {
+        let r = parsed(b"HEAD /status HTTP/1.1\r\nHost: a\r\n\r\nGET");
+        assert_eq!(
+            (r.method, &r.route, r.body, r.len),
+            (Method::Head, &Route::Status, false, 34)
+        );
+        let r = parsed(b"POST /now HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!((r.method, r.body), (Method::Other, true));
+        assert!(!parsed(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").body);
+        assert!(parsed(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").body);
+        assert!(matches!(
+            parse_request(b"GET / HTTP/1.1\r\n"),
+            Ok(Status::Partial)
+        ));
+        assert!(matches!(
+            parse_request(
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
+            Err(parse::Error::ConflictingLength)
+        ));
+    }
+
+    #[test]
+    fn eviction_takes_closing_then_oldest_unproven_then_oldest_served_never_busy() {
+        let t = Instant::now();
+        let later = t + Duration::from_secs(1);
+        let mut order = vec![
+            Wait::Busy,
+            Wait::Served(t),
+            Wait::Unproven(later),
+            Wait::Served(later),
+            Wait::Closing(later),
+            Wait::Unproven(t),
+        ];
+        order.sort();
+        assert_eq!(
+            order,
+            [
+                Wait::Closing(later),
+                Wait::Unproven(t),
+                Wait::Unproven(later),
+                Wait::Served(t),
+                Wait::Served(later),
+                Wait::Busy
+            ]
+        );
+    }
+
+    #[test]
+    fn served_connections_are_safe_from_eviction_for_a_grace_time_busy_ones_always() {
+        let t = Instant::now();
+        assert!(evictable(Wait::Unproven(t), t));
+        assert!(evictable(Wait::Closing(t), t));
+        assert!(!evictable(Wait::Served(t), t + SERVED_GRACE / 2));
+        assert!(evictable(Wait::Served(t), t + SERVED_GRACE));
+        assert!(!evictable(Wait::Busy, t + SERVED_GRACE * 100));
+    }
+
+    #[test]
+    fn refused_heads_get_431_414_or_400() {
+        assert_eq!(parse_error_status(parse::Error::TooManyHeaders), 431);
+        assert_eq!(parse_error_status(parse::Error::HeadTooLarge), 431);
+        assert_eq!(parse_error_status(parse::Error::TargetTooLong), 414);
+        assert_eq!(parse_error_status(parse::Error::BadRequestLine), 400);
+    }
+}
