@@ -113,6 +113,10 @@ pub struct Cli {
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
+    /// internal: one pass over these targets (indexes), reporting status lines on stdout (the
+    /// daemon runs its passes this way)
+    #[argh(option)]
+    pub only_targets: Option<String>,
 
     #[argh(subcommand)]
     pub command: Option<Command>,
@@ -447,8 +451,14 @@ fn run_agent(cli: &Cli, cmd_name: &str) -> i32 {
         }
     };
     crate::logger::init("core", settings.debug);
+    // A daemon's pass logs on stderr: the daemon relays its lines to its own destination.
+    let logger = if cli.only_targets.is_some() {
+        "stderr"
+    } else {
+        settings.logger.as_str()
+    };
     if let Err(e) = crate::logger::configure(
-        &settings.logger,
+        logger,
         settings.logfile.as_deref(),
         settings.logfile_maxsize,
     ) {
@@ -459,7 +469,14 @@ fn run_agent(cli: &Cli, cmd_name: &str) -> i32 {
         log::error!("nothing to do: give --server URL or --local DIR (or a subcommand, see {cmd_name} --help)");
         return exit::USAGE;
     }
+    if let Some(only) = &cli.only_targets {
+        return pass_main(settings, only);
+    }
     if settings.daemon {
+        if settings.locals.iter().any(|l| l == "-") {
+            log::error!("--local - (standard output) makes no sense with --daemon: give a folder");
+            return exit::USAGE;
+        }
         return daemon_main(settings, &|| crate::cli::settings(cli));
     }
     agent_main(settings)
@@ -479,6 +496,16 @@ fn daemon_main(_: Settings, _: &dyn Fn() -> Result<Settings, String>) -> i32 {
 #[cfg(feature = "client")]
 fn agent_main(settings: Settings) -> i32 {
     crate::agent::main(settings)
+}
+
+#[cfg(feature = "client")]
+fn pass_main(settings: Settings, only: &str) -> i32 {
+    crate::agent::pass(settings, only)
+}
+
+#[cfg(not(feature = "client"))]
+fn pass_main(_: Settings, _: &str) -> i32 {
+    exit::USAGE
 }
 
 #[cfg(not(feature = "client"))]

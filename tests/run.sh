@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan"}
+STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon"}
 start_all=$(date +%s)
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -28,7 +28,7 @@ setup() {
   say "setup: packages and tools"
   export DEBIAN_FRONTEND=noninteractive
   local need=""
-  for p in curl time ca-certificates; do
+  for p in curl time ca-certificates strace wrk hyperfine iproute2 procps; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
   done
   if [ -n "$need" ]; then
@@ -103,7 +103,16 @@ wakeonlan() {
   python3 tests/wakeonlan/check_wakeonlan.py --binary "$repo/target/full/debug/uagent" --without "$repo/target/minimal/debug/uagent"
 }
 
-for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan; do
+daemon() {
+  say "daemon: the resident agent against the real OCS server, its HTTP server, under load"
+  cargo build -q --features full --target-dir target/full
+  bash tests/ocs/server-up.sh >/dev/null
+  python3 tests/daemon/check_daemon.py --binary "$repo/target/full/debug/uagent"
+  cargo build -q --release --features full --target-dir target/full
+  bash tests/daemon/check_load.sh "$repo/target/full/release/uagent"
+}
+
+for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo

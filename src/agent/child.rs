@@ -119,3 +119,58 @@ pub async fn run(
     }
     // On a timeout, `child` is dropped here and killed (kill_on_drop).
 }
+
+/// Runs `uagent [TASK] ARGS…` with a time limit, giving each line it writes on stdout to
+/// `on_line`; returns its exit code.
+pub async fn run_with_lines(
+    task: Option<&str>,
+    args: &[String],
+    limit: Duration,
+    on_line: &dyn Fn(&str),
+) -> Result<i32, TaskError> {
+    let mut cmd = Command::new(own_binary());
+    if let Some(t) = task {
+        cmd.arg("task").arg(t);
+    }
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| TaskError::Spawn(e.to_string()))?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read_out = async {
+        if let Some(s) = stdout {
+            let mut lines = BufReader::new(s).split(b'\n');
+            while let Some(Ok(mut line)) = lines.next().await {
+                line.truncate(MAX_LOG_LINE);
+                on_line(String::from_utf8_lossy(&line).trim_end());
+            }
+        }
+    };
+    let relay = async {
+        if let Some(s) = stderr {
+            let mut lines = BufReader::new(s).split(b'\n');
+            while let Some(Ok(mut line)) = lines.next().await {
+                line.truncate(MAX_LOG_LINE);
+                crate::logger::relay(&String::from_utf8_lossy(&line));
+            }
+        }
+    };
+    let work = async {
+        future::zip(read_out, relay).await;
+        child
+            .status()
+            .await
+            .map_err(|e| TaskError::Io(e.to_string()))
+    };
+    let timer = async {
+        Timer::after(limit).await;
+        Err(TaskError::TimedOut(limit))
+    };
+    let status = future::or(work, timer).await?;
+    Ok(status.code().unwrap_or(-1))
+}

@@ -12,7 +12,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use smol::{future, Async, LocalExecutor, Timer};
 
-use super::run::{Agent, Outcome};
+use super::run::Agent;
 use crate::config::Settings;
 use crate::random;
 use crate::tasks::inventory::time;
@@ -151,6 +151,10 @@ pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -
         Ok(l) => l,
         Err(e) => {
             log::error!("{e}");
+            // Whoever started this one (procd, systemd, a shell) must see why it stopped.
+            if settings.logger != "stderr" {
+                eprintln!("uagent: {e}");
+            }
             return crate::exit::RUNNING;
         }
     };
@@ -201,8 +205,13 @@ async fn serve(
     );
     first_schedule(&mut agent);
     let (now_tx, now_rx) = smol::channel::bounded::<NowRequest>(16);
-    let mut httpd = start_httpd(&agent, now_tx.clone(), ex);
+    let mut httpd = start_httpd(&mut agent, now_tx.clone(), ex);
     loop {
+        if let Some(h) = &httpd {
+            h.refresh(&agent);
+        }
+        // Going idle: give back the code pages start-up or the last wake-up touched.
+        super::resident::trim();
         let next = agent
             .targets
             .iter()
@@ -257,7 +266,7 @@ async fn serve(
                         first_schedule(&mut new);
                         agent = new;
                         drop(httpd.take());
-                        httpd = start_httpd(&agent, now_tx.clone(), ex);
+                        httpd = start_httpd(&mut agent, now_tx.clone(), ex);
                     }
                     Err(e) => log::error!("cannot reload the settings, keeping the old ones: {e}"),
                 }
@@ -269,18 +278,29 @@ async fn serve(
                 return crate::exit::OK;
             }
         }
-        // A pass; a stop signal meanwhile kills the running task (its future is dropped) and
-        // the state reached so far is kept.
+        // A pass, in a process of its own (the HTTP client and TLS never stay resident here);
+        // a stop signal meanwhile kills it. Its targets' state is then read back from disk,
+        // where the pass kept it.
+        let now = time::now();
+        let due: Vec<usize> = (0..agent.targets.len())
+            .filter(|&i| agent.targets[i].state.next_run <= now)
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
+        save_all(&mut agent);
         let stop = future::or(
             async {
-                let _: Outcome = agent.run_pass(true).await;
+                run_pass_process(&agent, &due).await;
                 None
             },
             async { Some(signals.next().await) },
         )
         .await;
-        agent.client = None;
-        save_all(&mut agent);
+        agent.set_status("waiting");
+        for i in due {
+            agent.reload_target(i);
+        }
         if let Some(sig) = stop {
             if sig == Signal::SIGHUP {
                 log::info!("SIGHUP during a run: the run was stopped; reload with SIGHUP again");
@@ -292,28 +312,156 @@ async fn serve(
     }
 }
 
+/// The command line of a pass: this daemon's own, without what only the daemon does, plus the
+/// targets to run.
+fn pass_args(due: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--daemon" | "-d" | "--lazy" => {}
+            "--pidfile" | "--logger" | "--logfile" | "--logfile-maxsize" | "--wait" | "-w"
+            | "--only-targets" => {
+                args.next();
+            }
+            _ => out.push(a),
+        }
+    }
+    out.push("--only-targets".into());
+    out.push(
+        due.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out
+}
+
+/// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
+async fn run_pass_process(agent: &Agent, due: &[usize]) {
+    let s = &agent.settings;
+    // Each task has its own limit; this one only catches a pass that hangs around them.
+    let limit =
+        Duration::from_secs(s.task_timeout.saturating_mul(2) + s.timeout.saturating_mul(4) + 60);
+    let on_line = |line: &str| {
+        if let Some(status) = line.strip_prefix("status ") {
+            agent.set_status(status);
+        }
+    };
+    match super::child::run_with_lines(None, &pass_args(due), limit, &on_line).await {
+        Ok(code) if code != 0 => log::info!("pass ended with exit code {code}"),
+        Ok(_) => {}
+        Err(e) => log::error!("the pass {e}"),
+    }
+}
+
 fn save_all(agent: &mut Agent) {
     for t in &mut agent.targets {
         t.save();
     }
 }
 
+/// The HTTP server while it runs, and what it shows.
 #[cfg(feature = "httpd")]
-fn start_httpd<'a>(
-    agent: &Agent,
-    now: smol::channel::Sender<NowRequest>,
-    ex: &LocalExecutor<'a>,
-) -> Option<smol::Task<()>> {
-    let _ = (agent, now, ex);
-    None
+struct Httpd {
+    _task: smol::Task<()>,
+    view: std::rc::Rc<std::cell::RefCell<crate::httpd::View>>,
 }
 
 #[cfg(not(feature = "httpd"))]
-fn start_httpd<'a>(
-    agent: &Agent,
+struct Httpd;
+
+impl Httpd {
+    /// Shows the targets' next runs as they are now.
+    #[cfg(feature = "httpd")]
+    fn refresh(&self, agent: &Agent) {
+        use super::target::Destination;
+        self.view.borrow_mut().targets = agent
+            .targets
+            .iter()
+            .map(|t| crate::httpd::TargetView {
+                name: t.name().to_string(),
+                is_server: matches!(t.dest, Destination::Server(_)),
+                next_run: t.state.next_run,
+            })
+            .collect();
+    }
+
+    #[cfg(not(feature = "httpd"))]
+    fn refresh(&self, _: &Agent) {}
+}
+
+#[cfg(feature = "httpd")]
+fn start_httpd(
+    agent: &mut Agent,
+    now: smol::channel::Sender<NowRequest>,
+    ex: &LocalExecutor<'_>,
+) -> Option<Httpd> {
+    use super::target::Destination;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let s = &agent.settings;
+    if s.no_httpd {
+        return None;
+    }
+    let ip = match s.httpd_ip.as_deref().map(str::parse::<std::net::IpAddr>) {
+        None => None,
+        Some(Ok(ip)) => Some(ip),
+        Some(Err(_)) => {
+            log::error!(
+                "httpd: --httpd-ip {:?} is not an IP address; no HTTP server",
+                s.httpd_ip.as_deref().unwrap_or("")
+            );
+            return None;
+        }
+    };
+    let server_hosts = agent
+        .targets
+        .iter()
+        .map(|t| match &t.dest {
+            Destination::Server(u) => super::run::server_url(u)
+                .map(|u| u.host)
+                .unwrap_or_default(),
+            Destination::Local(_) => String::new(),
+        })
+        .collect();
+    let cfg = crate::httpd::Config {
+        ip,
+        port: s.httpd_port,
+        trust: s.httpd_trust.clone(),
+        server_hosts,
+        shared_dir: s.vardir.join("shared"),
+        log_file: s.logfile.clone(),
+        deviceid: agent.deviceid.clone(),
+        ..crate::httpd::Config::default()
+    };
+    let listener = match crate::httpd::bind(&cfg) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("httpd: {e}; going on without the HTTP server");
+            return None;
+        }
+    };
+    let view = Rc::new(RefCell::new(crate::httpd::View {
+        status: "waiting".into(),
+        targets: Vec::new(),
+    }));
+    let shown = Rc::clone(&view);
+    agent.on_status = Some(Box::new(move |status| {
+        shown.borrow_mut().status = status.to_string()
+    }));
+    let task = ex.spawn(crate::httpd::serve(listener, cfg, Rc::clone(&view), now));
+    let h = Httpd { _task: task, view };
+    h.refresh(agent);
+    Some(h)
+}
+
+#[cfg(not(feature = "httpd"))]
+fn start_httpd(
+    agent: &mut Agent,
     _now: smol::channel::Sender<NowRequest>,
-    _ex: &LocalExecutor<'a>,
-) -> Option<smol::Task<()>> {
+    _ex: &LocalExecutor<'_>,
+) -> Option<Httpd> {
     if !agent.settings.no_httpd {
         log::info!("this build has no HTTP server (built without the httpd feature)");
     }

@@ -8,6 +8,8 @@
 pub mod child;
 #[cfg(feature = "daemon")]
 pub mod daemon;
+#[cfg(feature = "daemon")]
+pub mod resident;
 pub mod run;
 pub mod server;
 pub mod spool;
@@ -22,6 +24,32 @@ pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
     smol::block_on(future::or(fut, async {
         match smol::process::driver().await {}
     }))
+}
+
+/// `uagent --only-targets 0,2 …`: the daemon's pass, in a process of its own so that the TLS
+/// and HTTP client state never stays in the resident process. Status changes go to stdout as
+/// `status TEXT` lines, for the daemon's /status.
+pub fn pass(mut settings: Settings, only: &str) -> i32 {
+    settings.daemon = false;
+    let mut agent = match run::Agent::new(settings) {
+        Ok(a) => a,
+        Err(e) => {
+            log::error!("{e}");
+            return crate::exit::USAGE;
+        }
+    };
+    agent.only = Some(
+        only.split(',')
+            .filter_map(|i| i.trim().parse().ok())
+            .collect(),
+    );
+    agent.on_status = Some(Box::new(|status| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "status {status}");
+        let _ = out.flush();
+    }));
+    block_on(agent.run_pass(false)).exit_code()
 }
 
 /// `uagent --server … [--local …]`: one pass over the targets, then exit (half-managed mode).

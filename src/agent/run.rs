@@ -29,6 +29,7 @@ pub fn installed_tasks() -> Vec<&'static str> {
 /// What went wrong during a pass, for the exit code (README.md documents them).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
+    pub config_error: bool,
     pub unreachable: bool,
     pub refused: bool,
     pub task_failed: bool,
@@ -37,7 +38,9 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn exit_code(&self) -> i32 {
-        if self.output_failed {
+        if self.config_error {
+            crate::exit::USAGE
+        } else if self.output_failed {
             crate::exit::OUTPUT
         } else if self.task_failed {
             crate::exit::TASK
@@ -68,6 +71,8 @@ pub struct Agent {
     /// Built for a pass and dropped after it (its TLS roots are not worth keeping resident).
     pub client: Option<Client>,
     pub targets: Vec<Target>,
+    /// Targets of this pass (indexes), when not all: the daemon runs its passes this way.
+    pub only: Option<Vec<usize>>,
     /// Told `waiting` or `running task NAME` (the daemon's /status shows it).
     pub on_status: Option<StatusHook>,
 }
@@ -146,17 +151,13 @@ impl Agent {
         for l in &settings.locals {
             targets.push(Target::new(Destination::Local(l.clone()), &statedir));
         }
-        let client = if settings.servers.is_empty() {
-            None
-        } else {
-            Some(Client::new(client_options(&settings, user_agent())).map_err(|e| e.to_string())?)
-        };
         Ok(Agent {
             settings,
             deviceid,
             agentid,
-            client,
+            client: None,
             targets,
+            only: None,
             on_status: None,
         })
     }
@@ -172,7 +173,14 @@ impl Agent {
         Ok(())
     }
 
-    fn set_status(&self, s: &str) {
+    /// Reads a target's state back from its file (after a pass process changed it).
+    pub fn reload_target(&mut self, i: usize) {
+        if let Some(t) = self.targets.get_mut(i) {
+            *t = Target::new(t.dest.clone(), self.settings.statedir());
+        }
+    }
+
+    pub fn set_status(&self, s: &str) {
         if let Some(f) = &self.on_status {
             f(s);
         }
@@ -208,10 +216,13 @@ impl Agent {
         let mut outcome = Outcome::default();
         if let Err(e) = self.ensure_client() {
             log::error!("{e}");
-            outcome.refused = true;
+            outcome.config_error = true;
             return outcome;
         }
         for i in 0..self.targets.len() {
+            if self.only.as_ref().is_some_and(|only| !only.contains(&i)) {
+                continue;
+            }
             let now = time::now();
             let t = &self.targets[i];
             if only_due && t.state.next_run > now {

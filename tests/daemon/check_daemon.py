@@ -84,7 +84,8 @@ def main():
         check("/status says waiting", body.strip() == b"status: waiting", body)
 
         print("== a second daemon on the same vardir")
-        p = subprocess.run(cmd[:-4] + ["--httpd-port", str(free_port())], capture_output=True, text=True, timeout=20)
+        other = [str(free_port()) if a == str(port) else a for a in cmd]
+        p = subprocess.run(other, capture_output=True, text=True, timeout=20)
         check("refuses with exit 6 and names the pid", p.returncode == 6 and str(daemon.pid) in p.stderr, f"{p.returncode}: {p.stderr[-300:]}")
 
         print("== its own schedule (first contact between 50 % and 100 % of --delaytime = 6 s)")

@@ -6,7 +6,7 @@
 #
 #   bash tests/daemon/load_test.sh http://127.0.0.1:62354 PID
 #
-# PID is the process serving URL (the daemon, or examples/httpd_demo.rs). Installs Debian's
+# PID is the process serving URL (the daemon: tests/daemon/check_load.sh starts one). Installs Debian's
 # wrk when missing. Tunables (environment): IDLE=500 WRK_CONNS=50 WRK_THREADS=2 DURATION=30
 # MIN_RPS=1000 RSS_MARGIN_KB=256 HOLDER_RATE=100.
 set -euo pipefail
@@ -113,8 +113,25 @@ while True:
 EOF
 
 echo "load_test: $url (pid $pid), $IDLE idle connections, wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s"
-# Warm-up: the first requests size the allocator's pools; "before" is measured after them.
+# Warm-up: a first short round of the same load sizes the allocator's pools and brings in the
+# code that serves it; "before" is measured after it, so that "after" - "before" is what the
+# main round kept (a leak), not what any first burst costs once.
 for _ in $(seq 20); do curl -s --max-time 5 -o /dev/null "$url/status" || true; done
+wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d5s "$url/status" >/dev/null 2>&1 || true
+python3 - "$host" "$port" "$IDLE" <<'PYEOF'
+import socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks = []
+for _ in range(n):
+    try:
+        socks.append(socket.create_connection((host, port), timeout=2))
+    except OSError:
+        pass
+time.sleep(2)
+for s in socks:
+    s.close()
+PYEOF
+sleep 1
 mem before
 rss_before=$(kb VmRSS)
 fds_before=$(fds)
