@@ -289,6 +289,14 @@ pub struct TaskArgs {
     pub debug: bool,
 }
 
+/// Writes a line on stdout. Unlike `println!`, a closed pipe (`uagent --help | head -1`) is
+/// not a panic: release builds abort on panics without a word.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}
+
 /// Subcommand implied by the name the binary was called by.
 fn implied_subcommand(argv0: &str) -> Option<&'static str> {
     let name = argv0.rsplit('/').next().unwrap_or(argv0);
@@ -402,7 +410,7 @@ pub fn main() -> i32 {
         Err(early) => {
             return match early.status {
                 Ok(()) => {
-                    println!("{}", early.output);
+                    say(&early.output);
                     exit::OK
                 }
                 Err(()) => {
@@ -416,7 +424,7 @@ pub fn main() -> i32 {
         }
     };
     if cli.version {
-        println!("uagent {}", env!("CARGO_PKG_VERSION"));
+        say(&format!("uagent {}", env!("CARGO_PKG_VERSION")));
         return exit::OK;
     }
     match &cli.command {

@@ -179,6 +179,14 @@ def main():
     for t in trees:
         print(f"== {t}")
         check_tree(t, os.path.join(args.corpus, t), args, validator, rep)
+    if not args.runner:
+        # This machine too: its JSON must validate like the trees'.
+        print("== this machine (live)")
+        vardir = tempfile.mkdtemp(prefix="uagent-live-")
+        code, out, err = run([args.binary, "inventory", "--vardir", vardir, "--format", "json"], "")
+        rep.check("live", "json", "exit status", "exit code", 0, code)
+        errors = sorted(validator.iter_errors(json.loads(out)), key=lambda e: list(e.path)) if code == 0 else []
+        rep.check("live", "json", "schema", "inventory.schema.json errors", [], [f"{list(e.path)}: {e.message}" for e in errors[:5]])
     print(f"{rep.checks} checks, {rep.failures} failed ({len(trees)} trees, binary {args.binary}"
           + (f", runner {args.runner}" if args.runner else "") + ")")
     return 1 if rep.failures else 0

@@ -136,6 +136,23 @@ def main():
         else:
             check("strace is installed", False)
 
+        print("== SIGHUP reloads the settings")
+        conf = os.path.join(work, "agent.cfg")
+        port2 = free_port()
+        open(conf, "w").write(f"httpd-port = {port2}\n")
+        # The running daemon was started without this file: restart it with one.
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=20)
+        hup = [a for a in cmd if a not in ("--httpd-port", str(port))] + ["--conf-file", conf]
+        daemon = subprocess.Popen(hup, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        check("serves on the configured port", wait_for(lambda: http(f"http://127.0.0.1:{port2}/status")[0] == 200, 15))
+        port3 = free_port()
+        open(conf, "w").write(f"httpd-port = {port3}\n")
+        daemon.send_signal(signal.SIGHUP)
+        check("after SIGHUP, serves on the new port", wait_for(lambda: http(f"http://127.0.0.1:{port3}/status")[0] == 200, 15))
+        check("and says it reloaded", "SIGHUP: reloading the settings" in open(logfile, errors="replace").read())
+        check("the old port is closed", http(f"http://127.0.0.1:{port2}/status", timeout=3)[0] == 0)
+
         print("== SIGTERM")
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=20)

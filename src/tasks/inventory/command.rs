@@ -67,7 +67,7 @@ pub fn run(a: &InventoryArgs) -> i32 {
     logger::init("inventory", u8::from(a.debug));
     if a.list_categories {
         for c in Category::ALL {
-            println!("{:<12} {}", c.name(), c.describe());
+            crate::cli::say(&format!("{:<12} {}", c.name(), c.describe()));
         }
         return exit::OK;
     }
