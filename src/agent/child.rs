@@ -45,32 +45,69 @@ fn own_binary() -> std::path::PathBuf {
     })
 }
 
+/// Starts `uagent [task NAME] ARGS…`, killed if dropped before it ends.
+fn spawn(
+    task: Option<&str>,
+    args: &[String],
+    stdout: Stdio,
+) -> Result<smol::process::Child, TaskError> {
+    let mut cmd = Command::new(own_binary());
+    if let Some(t) = task {
+        cmd.arg("task").arg(t);
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| TaskError::Spawn(e.to_string()))
+}
+
+/// Calls `each` with every line of `pipe`, cut at `MAX_LOG_LINE`.
+async fn lines(pipe: Option<impl smol::io::AsyncRead + Unpin>, each: &dyn Fn(&str)) {
+    if let Some(p) = pipe {
+        let mut lines = BufReader::new(p).split(b'\n');
+        while let Some(Ok(mut line)) = lines.next().await {
+            line.truncate(MAX_LOG_LINE);
+            each(String::from_utf8_lossy(&line).trim_end());
+        }
+    }
+}
+
+/// Waits for `work`, or fails with TimedOut after `limit` (dropping `work` kills the child).
+async fn within<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, TaskError>>,
+) -> Result<T, TaskError> {
+    future::or(work, async {
+        Timer::after(limit).await;
+        Err(TaskError::TimedOut(limit))
+    })
+    .await
+}
+
 /// Runs `uagent task <name> <args…>` with a time limit and returns what it wrote on its
-/// standard output (or lets it write on the agent's own with `inherit_stdout`).
+/// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
+/// lines are relayed.
 pub async fn run(
     name: &str,
     args: &[String],
     limit: Duration,
     inherit_stdout: bool,
 ) -> Result<Vec<u8>, TaskError> {
-    let mut child = Command::new(own_binary())
-        .arg("task")
-        .arg(name)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(if inherit_stdout {
+    let mut child = spawn(
+        Some(name),
+        args,
+        if inherit_stdout {
             Stdio::inherit()
         } else {
             Stdio::piped()
-        })
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| TaskError::Spawn(e.to_string()))?;
+        },
+    )?;
     log::debug!("started task {name} (pid {})", child.id());
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-
     let read_out = async {
         let mut out = Vec::new();
         if let Some(s) = stdout {
@@ -85,92 +122,42 @@ pub async fn run(
         }
         Ok(out)
     };
-    let relay = async {
-        if let Some(s) = stderr {
-            let mut lines = BufReader::new(s).split(b'\n');
-            while let Some(Ok(mut line)) = lines.next().await {
-                line.truncate(MAX_LOG_LINE);
-                crate::logger::relay(&String::from_utf8_lossy(&line));
-            }
-        }
-    };
-    let work = async {
-        let (out, ()) = future::zip(read_out, relay).await;
-        let status = child
-            .status()
-            .await
-            .map_err(|e| TaskError::Io(e.to_string()))?;
-        Ok::<_, TaskError>((out, status))
-    };
-    let timer = async {
-        Timer::after(limit).await;
-        Err(TaskError::TimedOut(limit))
-    };
-    match future::or(work, timer).await {
-        Ok((out, status)) => {
-            let out = out?;
-            if status.success() {
-                Ok(out)
-            } else {
-                Err(TaskError::Failed(status.to_string()))
-            }
-        }
-        Err(e) => Err(e),
+    let (out, status) = within(limit, async {
+        let (out, ()) = future::zip(read_out, lines(stderr, &crate::logger::relay)).await;
+        Ok((
+            out,
+            child
+                .status()
+                .await
+                .map_err(|e| TaskError::Io(e.to_string()))?,
+        ))
+    })
+    .await?;
+    let out = out?;
+    if status.success() {
+        Ok(out)
+    } else {
+        Err(TaskError::Failed(status.to_string()))
     }
-    // On a timeout, `child` is dropped here and killed (kill_on_drop).
 }
 
-/// Runs `uagent [TASK] ARGS…` with a time limit, giving each line it writes on stdout to
-/// `on_line`; returns its exit code.
+/// Runs `uagent ARGS…` with a time limit, giving each line it writes on stdout to `on_line`
+/// and relaying its log lines; returns its exit code.
 pub async fn run_with_lines(
-    task: Option<&str>,
     args: &[String],
     limit: Duration,
     on_line: &dyn Fn(&str),
 ) -> Result<i32, TaskError> {
-    let mut cmd = Command::new(own_binary());
-    if let Some(t) = task {
-        cmd.arg("task").arg(t);
-    }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| TaskError::Spawn(e.to_string()))?;
+    let mut child = spawn(None, args, Stdio::piped())?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let read_out = async {
-        if let Some(s) = stdout {
-            let mut lines = BufReader::new(s).split(b'\n');
-            while let Some(Ok(mut line)) = lines.next().await {
-                line.truncate(MAX_LOG_LINE);
-                on_line(String::from_utf8_lossy(&line).trim_end());
-            }
-        }
-    };
-    let relay = async {
-        if let Some(s) = stderr {
-            let mut lines = BufReader::new(s).split(b'\n');
-            while let Some(Ok(mut line)) = lines.next().await {
-                line.truncate(MAX_LOG_LINE);
-                crate::logger::relay(&String::from_utf8_lossy(&line));
-            }
-        }
-    };
-    let work = async {
-        future::zip(read_out, relay).await;
+    let status = within(limit, async {
+        future::zip(lines(stdout, on_line), lines(stderr, &crate::logger::relay)).await;
         child
             .status()
             .await
             .map_err(|e| TaskError::Io(e.to_string()))
-    };
-    let timer = async {
-        Timer::after(limit).await;
-        Err(TaskError::TimedOut(limit))
-    };
-    let status = future::or(work, timer).await?;
+    })
+    .await?;
     Ok(status.code().unwrap_or(-1))
 }

@@ -348,7 +348,7 @@ async fn run_pass_process(agent: &Agent, due: &[usize]) {
             agent.set_status(status);
         }
     };
-    match super::child::run_with_lines(None, &pass_args(due), limit, &on_line).await {
+    match super::child::run_with_lines(&pass_args(due), limit, &on_line).await {
         Ok(code) if code != 0 => log::info!("pass ended with exit code {code}"),
         Ok(_) => {}
         Err(e) => log::error!("the pass {e}"),
