@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let input = std::fs::read(args.get(1).map(String::as_str).unwrap_or("/proc/cpuinfo")).unwrap_or_default();
+    let input = std::fs::read(args.get(1).map(String::as_str).unwrap_or("/proc/cpuinfo"))
+        .unwrap_or_default();
     println!("{} bytes", input.len());
 
     #[cfg(feature = "deflate")]
@@ -14,7 +15,12 @@ fn main() {
         // The OCS protocol's zlib-compressed XML, both ways.
         let packed = miniz_oxide::deflate::compress_to_vec_zlib(&input, 6);
         let back = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&packed, 1 << 20);
-        println!("zlib {} -> {}: {:?}", input.len(), packed.len(), back.map(|b| b.len()).ok());
+        println!(
+            "zlib {} -> {}: {:?}",
+            input.len(),
+            packed.len(),
+            back.map(|b| b.len()).ok()
+        );
     }
 
     #[cfg(feature = "xml")]
@@ -39,7 +45,8 @@ fn main() {
         // An async TCP exchange with a timeout, as the client and the httpd do.
         if let Some(addr) = args.get(2) {
             let r = smol::block_on(async {
-                let connect = async { smol::net::TcpStream::connect(addr.as_str()).await.map(Some) };
+                let connect =
+                    async { smol::net::TcpStream::connect(addr.as_str()).await.map(Some) };
                 let timeout = async {
                     smol::Timer::after(std::time::Duration::from_secs(5)).await;
                     Ok(None)
@@ -65,7 +72,11 @@ fn main() {
         let mut roots = rustls::RootCertStore::empty();
         if let Some(file) = args.get(3) {
             use rustls::pki_types::pem::PemObject;
-            for cert in rustls::pki_types::CertificateDer::pem_file_iter(file).into_iter().flatten().flatten() {
+            for cert in rustls::pki_types::CertificateDer::pem_file_iter(file)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let _ = roots.add(cert);
             }
         }
@@ -79,7 +90,8 @@ fn main() {
             .with_no_client_auth();
         if let Some(addr) = args.get(4) {
             let name = rustls::pki_types::ServerName::try_from(addr.clone()).expect("server name");
-            let mut conn = rustls::ClientConnection::new(Arc::new(config), name).expect("connection");
+            let mut conn =
+                rustls::ClientConnection::new(Arc::new(config), name).expect("connection");
             if let Ok(mut sock) = std::net::TcpStream::connect((addr.as_str(), 443)) {
                 let mut tls = rustls::Stream::new(&mut conn, &mut sock);
                 let _ = tls.write_all(b"GET / HTTP/1.0\r\n\r\n");
