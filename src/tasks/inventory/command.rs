@@ -100,6 +100,7 @@ pub fn run(a: &InventoryArgs) -> i32 {
             .collect(),
         skip,
         previous: None,
+        digests: false,
     };
 
     match &a.output {
@@ -220,6 +221,7 @@ pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
     let opts = Options {
         root,
         deviceid,
+        digests: a.digests.is_some(),
         accountinfo,
         skip,
         previous,

@@ -199,6 +199,9 @@ pub struct Options {
     pub skip: Vec<Category>,
     /// Digests of the last inventory a server accepted, for HARDWARE/CHECKSUM.
     pub previous: Option<Digests>,
+    /// Whether the section digests are wanted (a server target keeps them; a local inventory
+    /// says every section changed and skips the hashing).
+    pub digests: bool,
 }
 
 impl Options {
@@ -239,7 +242,11 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
         cpuinfo: cpu::CpuInfo::read(root),
         smbios: smbios::Tables::read(root),
     };
-    let mut sink = Digesting::new(out);
+    let mut sink = if opts.digests {
+        Digesting::new(out)
+    } else {
+        Digesting::disabled(out)
+    };
     let s: &mut dyn Sink = &mut sink;
 
     os::collect(&mut ctx, s)?;

@@ -123,37 +123,49 @@ pub mod ids {
     pub fn scan<R: Read>(lines: &mut LineReader<R>, wanted: &Wanted) -> Names {
         let mut names = Names::default();
         let mut block = Block::Other;
+        // Most of the file is devices and subsystems of vendors nobody asked about: only a
+        // line's first bytes are looked at before it is skipped.
         while let Some(line) = lines.next_line_bytes() {
-            if line.is_empty() || line[0] == b'#' || line.starts_with(b"\t\t") {
+            let Some(&first) = line.first() else { continue };
+            if first == b'\t' {
+                if line.get(1) == Some(&b'\t') {
+                    continue;
+                }
+                let inner = &line[1..];
+                let found = match block {
+                    Block::Vendor(v) => id_and_name(inner, 4)
+                        .filter(|(d, _)| wanted.devices.contains(&(v, *d)))
+                        .map(|(d, name)| names.devices.insert((v, d), keep(name))),
+                    Block::Class(c) => id_and_name(inner, 2)
+                        .filter(|(sub, _)| wanted.subclasses.contains(&(c, *sub as u8)))
+                        .map(|(sub, name)| names.subclasses.insert((c, sub as u8), keep(name))),
+                    Block::Other => None,
+                };
+                if found.is_some() && names.complete(wanted) {
+                    break;
+                }
                 continue;
             }
-            if let Some(inner) = line.strip_prefix(b"\t") {
-                match block {
-                    Block::Vendor(v) => {
-                        if let Some((d, name)) = id_and_name(inner, 4) {
-                            if wanted.devices.contains(&(v, d)) {
-                                names.devices.insert((v, d), keep(name));
-                            }
-                        }
-                    }
-                    Block::Class(c) => {
-                        if let Some((s, name)) = id_and_name(inner, 2) {
-                            let s = s as u8;
-                            if wanted.subclasses.contains(&(c, s)) {
-                                names.subclasses.insert((c, s), keep(name));
-                            }
-                        }
-                    }
-                    Block::Other => continue,
-                }
-            } else if let Some(class) = line.strip_prefix(b"C ") {
+            if first == b'#' {
+                continue;
+            }
+            if let Some(class) = line.strip_prefix(b"C ") {
                 block = match id_and_name(class, 2) {
                     Some((c, name)) => {
                         let c = c as u8;
                         if wanted.classes.contains(&c) {
                             names.classes.insert(c, keep(name));
                         }
-                        Block::Class(c)
+                        if wanted
+                            .subclasses
+                            .range((c, 0)..=(c, u8::MAX))
+                            .next()
+                            .is_some()
+                        {
+                            Block::Class(c)
+                        } else {
+                            Block::Other
+                        }
                     }
                     None => Block::Other,
                 };
@@ -161,7 +173,16 @@ pub mod ids {
                 if wanted.vendors.contains(&v) {
                     names.vendors.insert(v, keep(name));
                 }
-                block = Block::Vendor(v);
+                block = if wanted
+                    .devices
+                    .range((v, 0)..=(v, u16::MAX))
+                    .next()
+                    .is_some()
+                {
+                    Block::Vendor(v)
+                } else {
+                    Block::Other
+                };
             } else {
                 block = Block::Other;
             }

@@ -191,7 +191,10 @@ impl Root {
 
     pub fn read_bytes(&self, p: &str, limit: usize) -> Option<Vec<u8>> {
         let file = self.open(p)?;
-        let mut buf = Vec::new();
+        // Room for the whole of most files at once: one read, then the one that says EOF
+        // (growing from empty costs a read per doubling, and /proc files say their size is 0).
+        let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+        let mut buf = Vec::with_capacity(size.clamp(4096, limit.saturating_add(1)));
         match file.take(limit as u64 + 1).read_to_end(&mut buf) {
             Ok(_) => {}
             Err(e) => {
@@ -342,7 +345,7 @@ pub struct LineReader<R> {
     warned_utf8: bool,
 }
 
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 32 * 1024;
 
 impl<R: Read> LineReader<R> {
     /// Long lines are expected in this file (package databases): cut them without a warning.

@@ -969,6 +969,7 @@ pub(crate) mod recorder {
             accountinfo: Vec::new(),
             skip,
             previous: None,
+            digests: false,
         };
         let mut ctx = Context {
             opts: &opts,

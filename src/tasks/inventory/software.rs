@@ -28,8 +28,6 @@ pub struct Package {
     pub category: String,
     pub url: String,
     pub install_time: Option<i64>,
-    /// dpkg `Multi-Arch: same`: the package's files are listed under `name:arch`.
-    pub multiarch_same: bool,
 }
 
 impl Package {
@@ -44,7 +42,6 @@ impl Package {
         self.category.clear();
         self.url.clear();
         self.install_time = None;
-        self.multiarch_same = false;
     }
 }
 
@@ -75,7 +72,6 @@ pub fn read_stanzas<R: Read>(
         b"Section" => set(&mut p.category, value),
         b"Homepage" => set(&mut p.url, value),
         b"Installed-Time" => p.install_time = value.trim().parse().ok(),
-        b"Multi-Arch" => p.multiarch_same = value.trim() == "same",
         _ => {}
     })
 }
@@ -113,7 +109,6 @@ fn wanted_key(key: &[u8]) -> bool {
             | b"Section"
             | b"Homepage"
             | b"Installed-Time"
-            | b"Multi-Arch"
             | b"P"
             | b"V"
             | b"A"
@@ -206,37 +201,18 @@ impl Writer<'_> {
     }
 }
 
-/// `time_t` is 32 or 64 bits depending on the libc.
-fn seconds(t: impl Into<i64>) -> i64 {
-    t.into()
-}
-
 fn dpkg(root: &Root, w: &mut Writer) -> io::Result<()> {
     let Some(lines) = root.lines("/var/lib/dpkg/status") else {
         return Ok(());
     };
     // Dependency lists of big packages run over the line limit; only their start is needed.
     let mut lines = lines.quiet_long_lines();
-    // dpkg keeps no install date; a package's file list is written when it is unpacked. The
-    // lists are looked up relative to their folder, which spares a path walk per package.
-    let info = std::fs::File::open(root.path("/var/lib/dpkg/info")).ok();
-    let mut name = String::new();
+    // dpkg keeps no install date (the file lists' dates are those of the last unpack, and a
+    // stat per package costs more than the rest of the database): none is sent.
     read_stanzas(&mut lines, |p| {
         if !installed(&p.status) {
             return Ok(());
         }
-        name.clear();
-        name.push_str(&p.name);
-        if p.multiarch_same {
-            name.push(':');
-            name.push_str(&p.arch);
-        }
-        name.push_str(".list");
-        p.install_time = info.as_ref().and_then(|dir| {
-            nix::sys::stat::fstatat(dir, name.as_str(), nix::fcntl::AtFlags::empty())
-                .ok()
-                .map(|st| seconds(st.st_mtime))
-        });
         w.write(p, "deb", 1024)
     })
 }

@@ -106,7 +106,22 @@ impl Zone {
 
     /// The zone of the system under inventory, from the first source that gives one
     /// (see the module documentation); UTC when none does.
+    /// The zone of the system under `root`, read once per run (several collectors ask).
     pub fn load(root: &Root) -> Zone {
+        use std::sync::Mutex;
+        static LOADED: Mutex<Option<(std::path::PathBuf, Zone)>> = Mutex::new(None);
+        let mut cache = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((base, zone)) = cache.as_ref() {
+            if base == root.base() {
+                return zone.clone();
+            }
+        }
+        let zone = Zone::read(root);
+        *cache = Some((root.base().to_path_buf(), zone.clone()));
+        zone
+    }
+
+    fn read(root: &Root) -> Zone {
         if root.is_live() {
             if let Some(tz) = std::env::var_os("TZ") {
                 if let Some(z) = from_tz_variable(root, &tz.to_string_lossy()) {
@@ -1001,7 +1016,7 @@ mod tests {
         }
 
         fn zone(&self) -> Zone {
-            Zone::load(&Root::at(&self.0))
+            Zone::read(&Root::at(&self.0))
         }
     }
 
