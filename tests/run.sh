@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon"}
+STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench"}
 start_all=$(date +%s)
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -112,7 +112,34 @@ daemon() {
   bash tests/daemon/check_load.sh "$repo/target/full/release/uagent"
 }
 
-for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon; do
+cross() {
+  say "cross: static builds for every target and feature set within their size budget; ARM and MIPS under qemu; the OpenWrt package"
+  for p in busybox qemu-user-static; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
+  done
+  size-budget/check
+  cross/test-qemu mipsel-unknown-linux-musl
+  cross/test-qemu mips-unknown-linux-musl
+  cross/test-qemu armv7-unknown-linux-musleabihf
+  python3 tests/openwrt_package_test.py
+}
+
+bench() {
+  say "bench: inventory, half-managed HTTPS run and daemon, beside the Perl agents (x86_64 musl builds)"
+  export DEBIAN_FRONTEND=noninteractive
+  dpkg-query -W -f='${Status}' fusioninventory-agent 2>/dev/null | grep -q "install ok installed" ||
+    apt-get install -y -qq fusioninventory-agent >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq fusioninventory-agent >/dev/null; }
+  local out=target/cross/x86_64-unknown-linux-musl/out
+  cross/build x86_64-unknown-linux-musl --set default --set full >/dev/null
+  python3 tests/bench/inventory.py --binary $out/default/uagent
+  python3 tests/bench/https_run.py --binary $out/default/uagent
+  python3 tests/bench/daemon.py --binary $out/full/uagent
+}
+
+for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo
