@@ -210,8 +210,6 @@ async fn serve(
         if let Some(h) = &httpd {
             h.refresh(&agent);
         }
-        // Going idle: give back the code pages start-up or the last wake-up touched.
-        super::resident::trim();
         let next = agent
             .targets
             .iter()
@@ -232,7 +230,13 @@ async fn serve(
                     }
                 },
             ),
-            async { Wake::Signal(signals.next().await) },
+            future::or(async { Wake::Signal(signals.next().await) }, async {
+                // Going idle, once every wake-up source is registered: give back the code
+                // pages start-up or the last wake-up touched (what still runs from here on
+                // is little more than parking the thread).
+                super::resident::trim();
+                future::pending().await
+            }),
         )
         .await;
         match wake {
