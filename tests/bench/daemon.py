@@ -36,6 +36,18 @@ def children(pid):
         return []
 
 
+def drop_page_cache(path):
+    """Starts the daemon as after a reboot: the binary read from disk, not from the page cache
+    a build just filled. A freshly written file sits in large folios, which the kernel maps
+    back whole; the daemon's RSS then counts up to 300 KiB more of code it does not run."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -78,6 +90,7 @@ def main():
             run_cmd = [a if a != os.path.join(work, "v") else vardir for a in cmd]
             if os.path.exists(log):
                 os.unlink(log)
+            drop_page_cache(args.binary)
             d = subprocess.Popen(run_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, UAGENT_TASK_DELAY="0"))
             procs.append(d)
             if not wait_for(lambda: os.path.exists(log) and "inventory sent" in open(log).read(), 60):
