@@ -106,8 +106,8 @@ pub fn run(a: &InventoryArgs) -> i32 {
     match &a.output {
         None => {
             let stdout = io::stdout();
-            let out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
-            match write(&opts, format, out) {
+            let mut out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
+            match write(&opts, format, &mut out) {
                 Ok(()) => exit::OK,
                 Err(e) => {
                     log::error!("cannot write the inventory to standard output: {e}");
@@ -149,7 +149,7 @@ pub fn run(a: &InventoryArgs) -> i32 {
 }
 
 /// Streams one inventory in `format` to `out`.
-pub fn write<W: Write>(opts: &Options, format: Format, out: W) -> io::Result<()> {
+pub fn write(opts: &Options, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
     super::run(opts, sink.as_mut())?;
     Ok(())
@@ -270,10 +270,10 @@ pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
     }
 }
 
-fn write_digests<W: Write>(
+fn write_digests(
     opts: &Options,
     format: Format,
-    out: W,
+    out: &mut dyn Write,
 ) -> io::Result<super::digest::Digests> {
     let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
     super::run(opts, sink.as_mut())
