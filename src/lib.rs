@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod decimal;
 pub mod exit;
 #[cfg(feature = "client")]
 pub mod http;

@@ -153,9 +153,10 @@ impl Parser<'_> {
                     self.i += 1;
                 }
                 let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
-                text.parse()
-                    .map(Json::Num)
-                    .or_else(|_| self.err("bad number"))
+                match crate::decimal::parse_f64(text) {
+                    Some(n) => Ok(Json::Num(n)),
+                    None => self.err("bad number"),
+                }
             }
             Some(_) => self.err("unexpected character"),
         }

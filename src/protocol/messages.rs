@@ -223,7 +223,7 @@ fn expiration_hours(v: &Json) -> Option<f64> {
                 s.find(|c: char| !c.is_ascii_digit() && c != '.')
                     .unwrap_or(s.len()),
             );
-            let n: f64 = num.parse().ok()?;
+            let n = crate::decimal::parse_f64(num)?;
             Some(match unit {
                 "" | "h" => n,
                 "s" => n / 3600.0,

@@ -240,7 +240,7 @@ impl CpuInfo {
             "core id" | "core" => b.core = value.parse().ok(),
             "cpu cores" => b.cpu_cores = value.parse().ok(),
             "siblings" => b.siblings = value.parse().ok(),
-            "cpu mhz" => b.mhz = value.parse().ok(),
+            "cpu mhz" => b.mhz = crate::decimal::parse_f64(value),
             "flags" => {
                 let mut words = value.split(' ');
                 if words.clone().any(|w| w == "lm") {
@@ -354,7 +354,7 @@ fn speed_from_name(name: &str) -> Option<i64> {
     } else {
         return None;
     };
-    let v: f64 = num.trim().parse().ok()?;
+    let v = crate::decimal::parse_f64(num.trim())?;
     Some((v * mult).round() as i64)
 }
 

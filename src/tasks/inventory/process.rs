@@ -171,7 +171,7 @@ impl Env {
         let page = sysconf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap_or(DEFAULT_PAGE);
         let uptime = root
             .value("/proc/uptime")
-            .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok())
+            .and_then(|u| crate::decimal::parse_f64(u.split_whitespace().next()?))
             .filter(|u| u.is_finite() && *u >= 0.0);
         let mem_total_kib = root.read("/proc/meminfo").and_then(|text| {
             text.lines()
