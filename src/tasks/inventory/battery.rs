@@ -36,7 +36,12 @@ fn capacity(energy_uwh: Option<i64>, charge_uah: Option<i64>, uv: Option<i64>) -
         return Some(e / 1000);
     }
     let (c, v) = (charge_uah.filter(|c| *c > 0)?, uv.filter(|v| *v > 0)?);
-    Some((i128::from(c) * i128::from(v) / 1_000_000_000) as i64)
+    // Real values (up to ~10⁸ µAh and ~10⁸ µV) fit an i64 product; absurd ones from a broken
+    // driver lose precision instead of overflowing (i128 would pull in 2 KB of division code).
+    Some(match c.checked_mul(v) {
+        Some(p) => p / 1_000_000_000,
+        None => (c / 1000).saturating_mul(v / 1000) / 1000,
+    })
 }
 
 /// Reads one power supply; `None` when it is not a battery of this machine.
@@ -119,6 +124,20 @@ mod tests {
     use super::*;
     use crate::tasks::inventory::output::json::JsonWriter;
     use std::path::Path;
+
+    #[test]
+    fn capacity_from_charge_and_voltage() {
+        // 4,400 mAh at 11.1 V = 48.84 Wh.
+        assert_eq!(
+            capacity(None, Some(4_400_000), Some(11_100_000)),
+            Some(48_840)
+        );
+        assert_eq!(capacity(Some(50_000_000), Some(1), Some(1)), Some(50_000));
+        assert_eq!(capacity(None, Some(0), Some(11_100_000)), None);
+        // A broken driver's values neither panic nor wrap to a negative capacity.
+        let huge = capacity(None, Some(i64::MAX), Some(i64::MAX)).unwrap();
+        assert!(huge > 0);
+    }
 
     fn root() -> Root {
         Root::at(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/battery"))
