@@ -2,7 +2,6 @@
 //! but with what routers mount (overlay, jffs2, ubifs, squashfs). Sizes come from statvfs,
 //! which only the live system can answer.
 
-use std::collections::HashMap;
 use std::io;
 
 use super::root::Root;
@@ -113,16 +112,24 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
     out
 }
 
-/// Device name → link name, from `/dev/disk/by-label` or `/dev/disk/by-uuid`.
-fn by_links(root: &Root, dir: &str) -> HashMap<String, String> {
-    let mut map = HashMap::new();
+/// (device name, link name) pairs from `/dev/disk/by-label` or `/dev/disk/by-uuid`: a few
+/// entries, searched in order.
+fn by_links(root: &Root, dir: &str) -> Vec<(String, String)> {
+    let mut map = Vec::new();
     for name in root.list(dir) {
         if let Some(target) = root.read_link(&format!("{dir}/{name}")) {
             let dev = target.rsplit('/').next().unwrap_or(&target).to_string();
-            map.insert(dev, unescape(&name.replace("\\x", "\\")));
+            map.push((dev, unescape(&name.replace("\\x", "\\"))));
         }
     }
     map
+}
+
+fn link_of<'a>(links: &'a [(String, String)], dev: &str) -> Option<&'a str> {
+    links
+        .iter()
+        .find(|(d, _)| d == dev)
+        .map(|(_, name)| name.as_str())
 }
 
 /// MiB of `blocks` of `unit` bytes; statvfs field widths differ between 32- and 64-bit libcs.
@@ -143,8 +150,8 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
         sink.text("VOLUMN", &m.device)?;
         sink.text("TYPE", &m.point)?;
         sink.text("FILESYSTEM", &m.fstype)?;
-        sink.opt_text("LABEL", labels.get(dev_name).map(String::as_str))?;
-        sink.opt_text("SERIAL", uuids.get(dev_name).map(String::as_str))?;
+        sink.opt_text("LABEL", link_of(&labels, dev_name))?;
+        sink.opt_text("SERIAL", link_of(&uuids, dev_name))?;
         if root.is_live() {
             if let Ok(st) = nix::sys::statvfs::statvfs(m.point.as_str()) {
                 sink.int("TOTAL", mib(st.blocks(), st.fragment_size()))?;

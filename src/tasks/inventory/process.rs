@@ -2,7 +2,6 @@
 //! from `ps`, whose output differs between procps and busybox: the fields are those of
 //! `ps -A -o user,pid,pcpu,pmem,vsz,tty,lstart,command`.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 
@@ -151,7 +150,8 @@ pub struct Env {
     pub mem_total_kib: Option<u64>,
     /// Boot time (seconds since the epoch) and the zone to show start times in; live only.
     pub boot: Option<(i64, Zone)>,
-    pub accounts: HashMap<u32, String>,
+    /// uid → login, sorted by uid (a sorted list: no hash table code in the binary).
+    pub accounts: Vec<(u32, String)>,
 }
 
 impl Env {
@@ -195,8 +195,8 @@ impl Env {
 }
 
 /// uid → login from the root's `/etc/passwd` (the first line of a uid wins).
-fn accounts(root: &Root) -> HashMap<u32, String> {
-    let mut map = HashMap::new();
+fn accounts(root: &Root) -> Vec<(u32, String)> {
+    let mut map = Vec::new();
     let Some(mut lines) = root.lines("/etc/passwd") else {
         return map;
     };
@@ -215,8 +215,11 @@ fn accounts(root: &Root) -> HashMap<u32, String> {
             log::warn!("/etc/passwd has more than {MAX_ACCOUNTS} accounts: the rest is not used to name process owners");
             break;
         }
-        map.entry(uid).or_insert_with(|| name.to_string());
+        map.push((uid, name.to_string()));
     }
+    // A stable sort keeps the first line of each uid first; dedup keeps that one.
+    map.sort_by_key(|(uid, _)| *uid);
+    map.dedup_by_key(|(uid, _)| *uid);
     map
 }
 
@@ -333,11 +336,10 @@ impl<'a> Reader<'a> {
             let t = boot + (stat.starttime / env.hz) as i64;
             time::format_datetime(t + i64::from(zone.offset_at(t).0))
         });
-        let user = env
-            .accounts
-            .get(&uid)
-            .cloned()
-            .unwrap_or_else(|| uid.to_string());
+        let user = match env.accounts.binary_search_by_key(&uid, |(u, _)| *u) {
+            Ok(i) => env.accounts[i].1.clone(),
+            Err(_) => uid.to_string(),
+        };
         let tty = self.tty(stat.tty_nr);
         Some(Process {
             pid,
