@@ -894,6 +894,34 @@ mod tls {
     }
 
     #[test]
+    fn rsa_client_certificate_is_presented() {
+        let (addr, _rx) = tls_server(1, "server", true);
+        let opts = TlsOptions {
+            ssl_cert_file: Some(fixture("client-rsa-bundle.pem")),
+            ..trusting_test_ca()
+        };
+        assert_eq!(
+            block(tls_client(opts).get(&https(addr), &[])).unwrap().body,
+            b"secure"
+        );
+    }
+
+    #[test]
+    fn an_ed25519_client_key_is_refused_with_a_reason() {
+        let r = Client::new(ClientOptions {
+            tls: TlsOptions {
+                ssl_cert_file: Some(fixture("client-ed25519-bundle.pem")),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let Err(HttpError::Config(msg)) = r else {
+            panic!("accepted an Ed25519 client key")
+        };
+        assert!(msg.contains("Ed25519 is not supported"), "{msg}");
+    }
+
+    #[test]
     fn a_missing_client_key_is_a_config_error() {
         let r = Client::new(ClientOptions {
             tls: TlsOptions {

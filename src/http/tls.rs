@@ -48,7 +48,10 @@ pub struct TlsOptions {
 
 /// The rustls configuration for `opts`, to be shared by every connection of the run.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::CryptoProvider {
+        key_provider: &ClientKeys,
+        ..rustls::crypto::ring::default_provider()
+    });
     let pins = opts
         .ssl_fingerprint
         .iter()
@@ -95,6 +98,30 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
         }
     };
     Ok(Arc::new(config))
+}
+
+/// Loads client certificate keys: RSA or ECDSA (P-256, P-384), in PKCS#1, SEC1 or PKCS#8.
+/// Ed25519 keys are refused: ring's Ed25519 signing code is 12 KB (armv7) to 25 KB (MIPS),
+/// and the CAs that OCS and GLPI setups use for client certificates issue RSA or ECDSA.
+#[derive(Debug)]
+struct ClientKeys;
+
+impl rustls::crypto::KeyProvider for ClientKeys {
+    fn load_private_key(
+        &self,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        use rustls::crypto::ring::sign;
+        if let Ok(rsa) = sign::RsaSigningKey::new(&key) {
+            return Ok(Arc::new(rsa));
+        }
+        sign::any_ecdsa_type(&key).map_err(|_| {
+            rustls::Error::General(
+                "the private key is neither RSA nor ECDSA P-256/P-384 (Ed25519 is not supported)"
+                    .into(),
+            )
+        })
+    }
 }
 
 fn read_pem_file(path: &Path) -> Result<Vec<u8>, String> {
