@@ -74,9 +74,10 @@ ocs() {
 }
 
 agent() {
-  say "agent: half-managed runs, several targets and the injector against the real OCS server"
+  say "agent: half-managed runs, several targets and the injector against the real OCS server; where log lines go"
   bash tests/ocs/server-up.sh >/dev/null
   python3 tests/agent/check_ocs_runs.py --binary "$(host_binary)"
+  python3 tests/agent/check_logging.py --binary "$(host_binary)"
 }
 
 faults() {
