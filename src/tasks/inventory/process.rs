@@ -41,7 +41,12 @@ pub struct Stat {
     pub vsize: u64,
     /// Pages.
     pub rss: u64,
+    /// `PF_KTHREAD` in the flags: a kernel thread (root's, with an empty command line).
+    pub kernel_thread: bool,
 }
+
+/// The kernel's `PF_KTHREAD` task flag (include/linux/sched.h), set on every kernel thread.
+const PF_KTHREAD: u64 = 0x0020_0000;
 
 /// Parses a `stat` line. `comm` is in parentheses and may itself hold spaces and `)`, so the
 /// fields start after the last `)`.
@@ -66,6 +71,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
         starttime: n(19)?,
         vsize: n(20)?,
         rss: f[21].parse::<i64>().ok()?.max(0) as u64,
+        kernel_thread: n(6)? & PF_KTHREAD != 0,
     })
 }
 
@@ -294,7 +300,13 @@ impl<'a> Reader<'a> {
         // RSS field is enough: /proc/PID/status costs the kernel far more to write out (it
         // made up a third of a whole inventory's time). Fixture trees are plain files: their
         // status file says it.
-        let (uid, rss_kib) = if self.root.is_live() {
+        // Kernel threads are most of a router's processes: their owner is root and their
+        // command line empty, so on a live system neither is asked for (two fewer files to
+        // open per thread, about a fifth of an inventory's system calls).
+        let kernel_thread = stat.kernel_thread && self.root.is_live();
+        let (uid, rss_kib) = if kernel_thread {
+            (0, None)
+        } else if self.root.is_live() {
             use std::os::unix::fs::MetadataExt;
             let Ok(meta) = std::fs::metadata(&dir) else {
                 return None;
@@ -312,7 +324,9 @@ impl<'a> Reader<'a> {
             let (uid, rss_kib) = parse_status(&String::from_utf8_lossy(&self.buf));
             (uid?, rss_kib)
         };
-        if !read_proc(
+        if kernel_thread {
+            self.buf.clear();
+        } else if !read_proc(
             self.root,
             &format!("{dir}/cmdline"),
             MAX_CMDLINE,
@@ -515,6 +529,10 @@ mod tests {
         assert_eq!(s.comm, "a) b (c)");
         assert_eq!((s.tty_nr, s.utime, s.stime), (34817, 7, 3));
         assert_eq!((s.starttime, s.vsize, s.rss), (500, 1024, 5));
+        assert!(!s.kernel_thread);
+        let k = parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 1 0 0 20 0 1 0 5 0 0 0\n")
+            .unwrap();
+        assert!(k.kernel_thread, "flags 0x208040 have PF_KTHREAD");
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) S 1 2"), None);
         assert_eq!(
