@@ -12,17 +12,7 @@ const MAX_DIGITS: u32 = 19;
 pub fn parse_f64(text: &str) -> Option<f64> {
     let b = text.as_bytes();
     let mut i = 0;
-    let negative = match b.first() {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let negative = sign(b, &mut i);
     let mut mantissa: u64 = 0;
     let mut kept = 0u32;
     let mut exponent: i64 = 0;
@@ -59,17 +49,7 @@ pub fn parse_f64(text: &str) -> Option<f64> {
     }
     if let Some(&(b'e' | b'E')) = b.get(i) {
         i += 1;
-        let exp_negative = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let exp_negative = sign(b, &mut i);
         let start = i;
         let mut e: i64 = 0;
         while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
@@ -93,6 +73,17 @@ pub fn parse_f64(text: &str) -> Option<f64> {
         value = value * 10f64.powi(half) * 10f64.powi(e - half);
     }
     Some(if negative { -value } else { value })
+}
+
+/// An optional `+` or `-` at `b[*i]`, stepped over; true for `-`.
+fn sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(&c @ (b'-' | b'+')) => {
+            *i += 1;
+            c == b'-'
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
