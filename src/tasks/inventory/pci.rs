@@ -125,7 +125,13 @@ pub mod ids {
         let mut block = Block::Other;
         // Most of the file is devices and subsystems of vendors nobody asked about: only a
         // line's first bytes are looked at before it is skipped.
-        while let Some(line) = lines.next_line_bytes() {
+        loop {
+            if matches!(block, Block::Other) {
+                lines.skip_lines_starting_with(b'\t');
+            }
+            let Some(line) = lines.next_line_bytes() else {
+                break;
+            };
             let Some(&first) = line.first() else { continue };
             if first == b'\t' {
                 if line.get(1) == Some(&b'\t') {
