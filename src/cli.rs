@@ -5,7 +5,7 @@
 use argh::FromArgs;
 
 use crate::config::{Settings, DEFAULT_CONF_FILE};
-use crate::exit;
+use crate::core::exit;
 
 #[derive(FromArgs, Debug, Default)]
 /// uagent: inventory and management agent for OCS Inventory NG and GLPI servers.
@@ -401,7 +401,7 @@ pub fn main() -> i32 {
     let cmd_name = argv0.rsplit('/').next().unwrap_or("uagent");
     // Without the task the subcommand does not exist: say why rather than "unrecognized".
     if !cfg!(feature = "wakeonlan") && rest.first() == Some(&"wakeonlan") {
-        crate::logger::init("core", 0);
+        crate::core::logger::init("core", 0);
         log::error!("this build has no wake-on-LAN (built without the wakeonlan feature)");
         return exit::USAGE;
     }
@@ -444,7 +444,7 @@ fn run_inject(a: &InjectArgs) -> i32 {
 
 #[cfg(not(feature = "client"))]
 fn run_inject(_: &InjectArgs) -> i32 {
-    crate::logger::init("core", 0);
+    crate::core::logger::init("core", 0);
     log::error!("this build cannot send anything (built without the client feature)");
     exit::USAGE
 }
@@ -453,19 +453,19 @@ fn run_agent(cli: &Cli, cmd_name: &str) -> i32 {
     let settings = match settings(cli) {
         Ok(s) => s,
         Err(e) => {
-            crate::logger::init("core", 0);
+            crate::core::logger::init("core", 0);
             log::error!("{e}");
             return exit::USAGE;
         }
     };
-    crate::logger::init("core", settings.debug);
+    crate::core::logger::init("core", settings.debug);
     // A daemon's pass logs on stderr: the daemon relays its lines to its own destination.
     let logger = if cli.only_targets.is_some() {
         "stderr"
     } else {
         settings.logger.as_str()
     };
-    if let Err(e) = crate::logger::configure(
+    if let Err(e) = crate::core::logger::configure(
         logger,
         settings.logfile.as_deref(),
         settings.logfile_maxsize,

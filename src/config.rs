@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::vardir::DEFAULT_VARDIR;
+use crate::state::DEFAULT_VARDIR;
 
 /// Configuration file read when `--conf-file` is not given (a missing one is fine).
 pub const DEFAULT_CONF_FILE: &str = "/etc/uagent/agent.cfg";

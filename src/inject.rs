@@ -6,14 +6,13 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::agent::run::{client_options, server_url};
-use crate::agent::server::CONTENT_TYPE_ZLIB;
 use crate::cli::InjectArgs;
 use crate::config::Settings;
+use crate::core::{exit, logger, random};
 use crate::http::Client;
 use crate::protocol::compress::{decode_reply, is_zlib, zlib};
+use crate::protocol::server::{client_options, server_url, CONTENT_TYPE_ZLIB};
 use crate::protocol::{messages, MAX_REPLY};
-use crate::{exit, logger, random};
 
 /// Largest inventory file injected.
 pub const MAX_FILE: u64 = 64 * 1024 * 1024;

@@ -123,7 +123,7 @@ pub async fn run(
         Ok(out)
     };
     let (out, status) = within(limit, async {
-        let (out, ()) = future::zip(read_out, lines(stderr, &crate::logger::relay)).await;
+        let (out, ()) = future::zip(read_out, lines(stderr, &crate::core::logger::relay)).await;
         Ok((
             out,
             child
@@ -152,7 +152,11 @@ pub async fn run_with_lines(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let status = within(limit, async {
-        future::zip(lines(stdout, on_line), lines(stderr, &crate::logger::relay)).await;
+        future::zip(
+            lines(stdout, on_line),
+            lines(stderr, &crate::core::logger::relay),
+        )
+        .await;
         child
             .status()
             .await

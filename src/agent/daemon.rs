@@ -2,80 +2,27 @@
 //! target is due (no periodic wake-ups), serves the HTTP port meanwhile, runs each pass's tasks
 //! as child processes, and obeys signals (TERM/INT stop cleanly, HUP reloads the settings).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io;
 use std::time::Duration;
 
-use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use smol::{future, Async, LocalExecutor, Timer};
 
 use super::run::Agent;
 use crate::config::Settings;
-use crate::random;
-use crate::tasks::inventory::time;
-use crate::vardir::write_atomic;
-
-/// The single-instance lock: `<vardir>/uagent.lock`, flocked, holding the pid.
-pub struct Lock {
-    _file: Flock<File>,
-    path: PathBuf,
-}
-
-impl Lock {
-    pub fn take(vardir: &Path) -> Result<Lock, String> {
-        fs::create_dir_all(vardir)
-            .map_err(|e| format!("cannot create {}: {e}", vardir.display()))?;
-        let path = vardir.join("uagent.lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(mut locked) => {
-                let _ = locked.set_len(0);
-                let _ = writeln!(&mut *locked, "{}", std::process::id());
-                Ok(Lock {
-                    _file: locked,
-                    path,
-                })
-            }
-            Err((mut file, _)) => {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
-                Err(format!(
-                    "another uagent daemon is running on {} (pid {}); stop it first",
-                    vardir.display(),
-                    pid.trim()
-                ))
-            }
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-    }
-}
+use crate::core::schedule;
+use crate::core::schedule::NowRequest;
+use crate::core::time;
+use crate::state::lock::Lock;
+use crate::state::{write_atomic, Vardir};
 
 /// Why the scheduler woke up.
 enum Wake {
     Due,
     Now(NowRequest),
     Signal(Signal),
-}
-
-/// A run-now request from the HTTP server.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum NowRequest {
-    Target(usize),
-    All,
 }
 
 /// Signals as a readable file descriptor, so that the executor waits for them like for any I/O.
@@ -110,23 +57,6 @@ impl Signals {
     }
 }
 
-/// Removes what an interrupted run may have left in the state directory.
-fn clean_stale_state(statedir: &Path) {
-    let Ok(targets) = fs::read_dir(statedir.join("targets")) else {
-        return;
-    };
-    for t in targets.flatten() {
-        let _ = fs::remove_file(t.path().join("digests.new"));
-        if let Ok(files) = fs::read_dir(t.path()) {
-            for f in files.flatten() {
-                if f.file_name().to_string_lossy().contains(".tmp") {
-                    let _ = fs::remove_file(f.path());
-                }
-            }
-        }
-    }
-}
-
 /// First contacts: a date kept from an earlier run stands; otherwise a random point between
 /// 50 % and 100 % of `delaytime`, so that a fleet started together does not call together.
 fn first_schedule(agent: &mut Agent) {
@@ -136,7 +66,7 @@ fn first_schedule(agent: &mut Agent) {
         if agent.settings.force {
             t.state.next_run = now;
         } else if t.state.next_run <= now {
-            t.state.next_run = now + (delay / 2 + random::below(delay / 2 + 1)) as i64;
+            t.state.next_run = now + schedule::first_delay(delay) as i64;
         }
         log::info!(
             "{}: next run at {}",
@@ -147,7 +77,7 @@ fn first_schedule(agent: &mut Agent) {
 }
 
 pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -> i32 {
-    let lock = match Lock::take(&settings.vardir) {
+    let lock = match Lock::take(&Vardir::new(&settings.vardir)) {
         Ok(l) => l,
         Err(e) => {
             log::error!("{e}");
@@ -155,14 +85,14 @@ pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -
             if settings.logger != "stderr" {
                 eprintln!("uagent: {e}");
             }
-            return crate::exit::RUNNING;
+            return crate::core::exit::RUNNING;
         }
     };
     let signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
             log::error!("cannot watch signals: {e}");
-            return crate::exit::USAGE;
+            return crate::core::exit::USAGE;
         }
     };
     let pidfile = settings.pidfile.clone();
@@ -171,7 +101,7 @@ pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -
             log::warn!("cannot write the pid file {}: {e}", p.display());
         }
     }
-    clean_stale_state(settings.statedir());
+    crate::state::clean_stale(settings.statedir());
     let code = super::block_on(async {
         let ex = LocalExecutor::new();
         ex.run(serve(settings, reload, &signals, &ex)).await
@@ -193,7 +123,7 @@ async fn serve(
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return crate::exit::USAGE;
+            return crate::core::exit::USAGE;
         }
     };
     agent.client = None;
@@ -279,7 +209,7 @@ async fn serve(
             Wake::Signal(sig) => {
                 log::info!("{sig}: stopping");
                 save_all(&mut agent);
-                return crate::exit::OK;
+                return crate::core::exit::OK;
             }
         }
         // A pass, in a process of its own (the HTTP client and TLS never stay resident here);
@@ -311,7 +241,7 @@ async fn serve(
                 continue;
             }
             log::info!("{sig}: stopping (the running task was killed)");
-            return crate::exit::OK;
+            return crate::core::exit::OK;
         }
     }
 }
@@ -379,7 +309,7 @@ impl Httpd {
     /// Shows the targets' next runs as they are now.
     #[cfg(feature = "httpd")]
     fn refresh(&self, agent: &Agent) {
-        use super::target::Destination;
+        use crate::state::target::Destination;
         self.view.borrow_mut().targets = agent
             .targets
             .iter()
@@ -401,7 +331,7 @@ fn start_httpd(
     now: smol::channel::Sender<NowRequest>,
     ex: &LocalExecutor<'_>,
 ) -> Option<Httpd> {
-    use super::target::Destination;
+    use crate::state::target::Destination;
     use std::cell::RefCell;
     use std::rc::Rc;
     let s = &agent.settings;
@@ -423,7 +353,7 @@ fn start_httpd(
         .targets
         .iter()
         .map(|t| match &t.dest {
-            Destination::Server(u) => super::run::server_url(u)
+            Destination::Server(u) => crate::protocol::server::server_url(u)
                 .map(|u| u.host)
                 .unwrap_or_default(),
             Destination::Local(_) => String::new(),

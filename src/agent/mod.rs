@@ -11,9 +11,6 @@ pub mod daemon;
 #[cfg(feature = "daemon")]
 pub mod resident;
 pub mod run;
-pub mod server;
-pub mod spool;
-pub mod target;
 
 use crate::config::Settings;
 use smol::future;
@@ -35,7 +32,7 @@ pub fn pass(mut settings: Settings, only: &str) -> i32 {
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return crate::exit::USAGE;
+            return crate::core::exit::USAGE;
         }
     };
     agent.only = Some(
@@ -55,7 +52,7 @@ pub fn pass(mut settings: Settings, only: &str) -> i32 {
 /// `uagent --server … [--local …]`: one pass over the targets, then exit (half-managed mode).
 pub fn main(settings: Settings) -> i32 {
     if settings.wait > 0 {
-        let d = run::initial_wait(settings.wait);
+        let d = crate::core::schedule::initial_wait(settings.wait);
         log::info!(
             "waiting {} s before the run (--wait {})",
             d.as_secs(),
@@ -68,7 +65,7 @@ pub fn main(settings: Settings) -> i32 {
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return crate::exit::USAGE;
+            return crate::core::exit::USAGE;
         }
     };
     log::info!(

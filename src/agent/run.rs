@@ -6,16 +6,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::child::{self, TaskError};
-use super::server::{user_agent, CommError, PrologAnswer, Server};
-use super::spool::{self, Spool};
-use super::target::{Destination, ServerKind, Target};
 use crate::config::Settings;
-use crate::http::Url;
-use crate::http::{Client, ClientOptions, ProxySettings};
+use crate::core::schedule::{next_delay, retry_delay};
+use crate::core::time;
+use crate::http::Client;
 use crate::protocol::messages::{OptionBlock, Response};
-use crate::random;
-use crate::tasks::inventory::{os, time, Root};
-use crate::vardir::{self, Vardir};
+use crate::protocol::server::{
+    client_options, server_url, user_agent, CommError, PrologAnswer, Server,
+};
+use crate::state::spool::{self, Spool};
+use crate::state::target::{Destination, ServerKind, Target};
+use crate::state::{ids, Vardir};
+use crate::sys::{os, Root};
 
 /// Tasks this build can run, in the order they run.
 pub fn installed_tasks() -> Vec<&'static str> {
@@ -39,17 +41,17 @@ pub struct Outcome {
 impl Outcome {
     pub fn exit_code(&self) -> i32 {
         if self.config_error {
-            crate::exit::USAGE
+            crate::core::exit::USAGE
         } else if self.output_failed {
-            crate::exit::OUTPUT
+            crate::core::exit::OUTPUT
         } else if self.task_failed {
-            crate::exit::TASK
+            crate::core::exit::TASK
         } else if self.refused {
-            crate::exit::REFUSED
+            crate::core::exit::REFUSED
         } else if self.unreachable {
-            crate::exit::UNREACHABLE
+            crate::core::exit::UNREACHABLE
         } else {
-            crate::exit::OK
+            crate::core::exit::OK
         }
     }
 
@@ -77,71 +79,11 @@ pub struct Agent {
     pub on_status: Option<StatusHook>,
 }
 
-/// The agent's GLPI-Agent-ID, made once and kept in the vardir like the DEVICEID.
-fn agentid(vardir: &Vardir) -> String {
-    let path = vardir.file("agentid");
-    if let Ok(Some(text)) = vardir::read_small(&path) {
-        let id = text.trim();
-        if id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-            return id.to_string();
-        }
-    }
-    let id = random::uuid();
-    if let Err(e) = vardir
-        .ensure()
-        .and_then(|_| vardir::write_atomic(&path, format!("{id}\n").as_bytes()))
-    {
-        log::warn!("cannot keep the agent id in {}: {e}", path.display());
-    }
-    id
-}
-
-pub fn client_options(s: &Settings, user_agent: String) -> ClientOptions {
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
-    let mut o = ClientOptions {
-        timeout: Duration::from_secs(s.timeout),
-        proxy: ProxySettings::from_env(s.proxy.as_deref(), |k| std::env::var(k).ok()),
-        user: s.user.clone(),
-        password: s.password.clone(),
-        user_agent,
-        ..ClientOptions::default()
-    };
-    #[cfg(feature = "tls")]
-    {
-        use std::path::PathBuf;
-        o.tls.ca_cert_file = s.ca_cert_file.as_ref().map(PathBuf::from);
-        o.tls.ca_cert_dir = s.ca_cert_dir.as_ref().map(PathBuf::from);
-        o.tls.no_ssl_check = s.no_ssl_check;
-        o.tls.ssl_fingerprint = s.ssl_fingerprint.clone();
-        o.tls.ssl_cert_file = s.ssl_cert_file.as_ref().map(PathBuf::from);
-    }
-    if s.no_ssl_check {
-        log::warn!("--no-ssl-check: server certificates are NOT verified; anyone between this agent and its servers can read and change what is sent");
-    }
-    o
-}
-
-/// A server URL as the reference agents complete it: a bare host gets `http://` and the
-/// `/ocsinventory` path.
-pub fn server_url(s: &str) -> Result<Url, String> {
-    let s = s.trim();
-    let full = if s.contains("://") {
-        s.to_string()
-    } else {
-        format!("http://{s}")
-    };
-    let mut url = Url::parse(&full).map_err(|e| format!("server {s}: {e}"))?;
-    if (url.path.is_empty() || url.path == "/") && !s.contains("://") {
-        url.path = "/ocsinventory".to_string();
-    }
-    Ok(url)
-}
-
 impl Agent {
     pub fn new(settings: Settings) -> Result<Agent, String> {
         let vardir = Vardir::new(&settings.vardir);
-        let deviceid = crate::tasks::inventory::command::deviceid(&vardir, &Root::live());
-        let agentid = agentid(&vardir);
+        let deviceid = ids::deviceid(&vardir, &Root::live());
+        let agentid = vardir.agentid();
         let statedir = settings.statedir().to_path_buf();
         let mut targets = Vec::new();
         for s in &settings.servers {
@@ -586,29 +528,6 @@ fn wakeonlan_args(option: &OptionBlock) -> Vec<String> {
     args
 }
 
-/// The reference formula: the period less a random amount (up to a sixth below 6 h, an hour
-/// up to 24 h, a 24th above).
-pub fn next_delay(max_delay: u64) -> u64 {
-    let spread = if max_delay < 6 * 3600 {
-        max_delay / 6
-    } else if max_delay <= 24 * 3600 {
-        3600
-    } else {
-        max_delay / 24
-    };
-    max_delay - random::below(spread + 1)
-}
-
-pub fn retry_delay(errors: u32, cap: u64) -> u64 {
-    let doubled = 60u64.saturating_mul(1u64 << errors.saturating_sub(1).min(30));
-    doubled.min(cap)
-}
-
-/// The command line's `--wait`: sleep a random part of it before anything else.
-pub fn initial_wait(seconds: u64) -> Duration {
-    Duration::from_secs(random::below(seconds + 1))
-}
-
 /// The host name as the runs see it (for logs).
 pub fn hostname() -> String {
     os::hostname(&Root::live())
@@ -617,22 +536,6 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedules_follow_the_reference_formulas() {
-        for _ in 0..200 {
-            let d = next_delay(24 * 3600);
-            assert!((23 * 3600..=24 * 3600).contains(&d));
-            let d = next_delay(3600);
-            assert!((3000..=3600).contains(&d));
-            let d = next_delay(48 * 3600);
-            assert!((46 * 3600..=48 * 3600).contains(&d));
-        }
-        assert_eq!(retry_delay(1, 86_400), 60);
-        assert_eq!(retry_delay(2, 86_400), 120);
-        assert_eq!(retry_delay(5, 86_400), 960);
-        assert_eq!(retry_delay(40, 3600), 3600);
-    }
 
     #[cfg(feature = "wakeonlan")]
     #[test]
@@ -685,18 +588,5 @@ mod tests {
             wakeonlan_args(&many).len(),
             4 * crate::tasks::wakeonlan::MAX_TARGETS
         );
-    }
-
-    #[test]
-    fn bare_hosts_become_ocs_urls() {
-        assert_eq!(server_url("ocs.example.org").unwrap().path, "/ocsinventory");
-        assert_eq!(server_url("https://glpi.example.org/").unwrap().path, "/");
-        assert_eq!(
-            server_url("http://h/plugins/fusioninventory/")
-                .unwrap()
-                .path,
-            "/plugins/fusioninventory/"
-        );
-        assert!(server_url("ftp://x").is_err());
     }
 }

@@ -107,9 +107,8 @@ pub struct TargetView {
     pub next_run: i64,
 }
 
-/// A run asked for through `/now`: `Target(i)` when the caller is the host of server target
-/// `i`, `All` for another trusted caller. The scheduler's type, so that it is wired directly.
-pub use crate::agent::daemon::NowRequest;
+/// A run asked for through `/now`: the scheduler's type, so that it is wired directly.
+pub use crate::core::schedule::NowRequest;
 
 /// Opens the listening socket. Without an address: `[::]`, which also takes IPv4 unless the
 /// system made IPv6 sockets IPv6-only, else (or when IPv6 is missing) `0.0.0.0`.

@@ -12,9 +12,9 @@ use std::path::Path;
 use nix::fcntl::OFlag;
 
 use super::View;
+use crate::core::markup::write_xml_text;
+use crate::core::time::format_datetime;
 use crate::http::parse::{percent_decode, query_pairs, split_target, MAX_TARGET_LEN};
-use crate::markup::write_xml_text;
-use crate::tasks::inventory::time::format_datetime;
 
 /// Longest file name (after decoding) accepted for a download.
 pub const MAX_NAME_BYTES: usize = 1024;

@@ -153,7 +153,7 @@ impl Parser<'_> {
                     self.i += 1;
                 }
                 let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
-                match crate::decimal::parse_f64(text) {
+                match crate::core::decimal::parse_f64(text) {
                     Some(n) => Ok(Json::Num(n)),
                     None => self.err("bad number"),
                 }

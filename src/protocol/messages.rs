@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::json::{self, Json};
 use super::xml::{self, Node};
-use crate::markup::write_json_string;
+use crate::core::markup::write_json_string;
 
 /// The constant TOKEN FusionInventory and GLPI agents send in their PROLOG.
 const TOKEN: &str = "12345678";
@@ -13,7 +13,7 @@ const TOKEN: &str = "12345678";
 /// The PROLOG request (the server decides what the agent should do).
 pub fn prolog_request(deviceid: &str) -> Vec<u8> {
     let mut id = Vec::new();
-    let _ = crate::markup::write_xml_text(&mut id, deviceid);
+    let _ = crate::core::markup::write_xml_text(&mut id, deviceid);
     let mut out =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<REQUEST>\n  <DEVICEID>");
     out.push_str(&String::from_utf8_lossy(&id));
@@ -223,7 +223,7 @@ fn expiration_hours(v: &Json) -> Option<f64> {
                 s.find(|c: char| !c.is_ascii_digit() && c != '.')
                     .unwrap_or(s.len()),
             );
-            let n = crate::decimal::parse_f64(num)?;
+            let n = crate::core::decimal::parse_f64(num)?;
             Some(match unit {
                 "" | "h" => n,
                 "s" => n / 3600.0,

@@ -6,7 +6,7 @@ pub mod inventory;
 pub mod wakeonlan;
 
 use crate::cli::TaskArgs;
-use crate::{exit, logger};
+use crate::core::{exit, logger};
 
 /// `uagent task NAME`: one task in this process, as the agent starts them.
 pub fn run_task(a: &TaskArgs) -> i32 {

@@ -17,7 +17,7 @@ use nix::net::if_::InterfaceFlags;
 use nix::sys::socket::{self, AddressFamily, LinkAddr, MsgFlags, SockFlag, SockType, SockaddrLike};
 
 use crate::cli::{TaskArgs, WakeonlanArgs};
-use crate::exit;
+use crate::core::exit;
 
 /// Most machines woken in one run; a longer list is refused (by hand) or cut (from a server).
 pub const MAX_TARGETS: usize = 256;
@@ -706,7 +706,7 @@ pub fn run(req: &Request) -> i32 {
 
 /// `uagent wakeonlan` (and the `uagent-wakeonlan` launcher).
 pub fn command(a: &WakeonlanArgs) -> i32 {
-    crate::logger::init("wakeonlan", u8::from(a.debug));
+    crate::core::logger::init("wakeonlan", u8::from(a.debug));
     match request_from_command(a) {
         Ok(req) => run(&req),
         Err(e) => {

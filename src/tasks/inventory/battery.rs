@@ -5,9 +5,9 @@
 use std::io;
 
 use super::bios::clean;
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::Context;
+use crate::sys::Root;
 
 const POWER_SUPPLY: &str = "/sys/class/power_supply";
 /// Most power supplies looked at.

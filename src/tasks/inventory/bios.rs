@@ -7,9 +7,9 @@
 
 use std::io;
 
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::Context;
+use crate::sys::Root;
 
 /// Identity read from DMI, whichever way.
 #[derive(Debug, Default, Clone)]

@@ -5,10 +5,11 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::output::{self, Format};
-use super::{os, time, tz, Category, Options, Root};
+use super::{Category, Options, Root};
 use crate::cli::InventoryArgs;
-use crate::vardir::{self, Vardir};
-use crate::{exit, logger};
+use crate::core::{exit, logger};
+use crate::state::ids::deviceid;
+use crate::state::{self, read_small, Vardir};
 
 /// Output buffer: big enough to batch writes, small enough for a router.
 const OUT_BUFFER: usize = 16 * 1024;
@@ -28,24 +29,6 @@ pub fn parse_categories(lists: &[String]) -> Result<Vec<Category>, String> {
         }
     }
     Ok(out)
-}
-
-/// The DEVICEID of this agent: kept in the vardir, or a temporary one when it cannot be kept.
-pub fn deviceid(vardir: &Vardir, root: &Root) -> String {
-    let host = os::hostname(root);
-    let now = time::now();
-    let local = now + i64::from(tz::Zone::load(&Root::live()).offset_at(now).0);
-    let stamp = time::format_deviceid_stamp(local);
-    match vardir.deviceid(&host, &stamp) {
-        Ok(id) => id,
-        Err(e) => {
-            log::warn!(
-                "cannot keep the DEVICEID in {}: {e}; using a temporary one",
-                vardir.path().display()
-            );
-            vardir::new_deviceid(&host, &stamp)
-        }
-    }
 }
 
 fn format_of(a: &InventoryArgs) -> Result<Format, String> {
@@ -87,7 +70,7 @@ pub fn run(a: &InventoryArgs) -> i32 {
         None => Root::live(),
     };
     let vardir = Vardir::new(Path::new(
-        a.vardir.as_deref().unwrap_or(vardir::DEFAULT_VARDIR),
+        a.vardir.as_deref().unwrap_or(state::DEFAULT_VARDIR),
     ));
     let deviceid = deviceid(&vardir, &root);
     let opts = Options {
@@ -211,12 +194,12 @@ pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
     let previous = a
         .digests
         .as_ref()
-        .and_then(|p| vardir::read_small(Path::new(p)).ok().flatten())
+        .and_then(|p| read_small(Path::new(p)).ok().flatten())
         .map(|t| super::digest::Digests::from_lines(&t));
     let root = Root::live();
     let deviceid = match &a.deviceid {
         Some(id) => id.clone(),
-        None => deviceid(&Vardir::new(Path::new(vardir::DEFAULT_VARDIR)), &root),
+        None => deviceid(&Vardir::new(Path::new(state::DEFAULT_VARDIR)), &root),
     };
     let opts = Options {
         root,
@@ -256,7 +239,7 @@ pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
             if let (Some(d), Some(path)) = (digests, &a.digests) {
                 if opts.previous.as_ref() != Some(&d) {
                     let new = format!("{path}.new");
-                    if let Err(e) = vardir::write_atomic(Path::new(&new), d.to_lines().as_bytes()) {
+                    if let Err(e) = state::write_atomic(Path::new(&new), d.to_lines().as_bytes()) {
                         log::warn!("cannot keep the section digests in {new}: {e}");
                     }
                 }

@@ -7,9 +7,9 @@
 
 use std::io::{self, Read};
 
-use super::root::{LineReader, Root};
 use super::sink::{Section, Sink};
 use super::{Category, Context};
+use crate::sys::root::{LineReader, Root};
 
 /// Most processor entries kept; a longer cpuinfo is cut there with a warning.
 pub const MAX_CPUS: usize = 1024;
@@ -240,7 +240,7 @@ impl CpuInfo {
             "core id" | "core" => b.core = value.parse().ok(),
             "cpu cores" => b.cpu_cores = value.parse().ok(),
             "siblings" => b.siblings = value.parse().ok(),
-            "cpu mhz" => b.mhz = crate::decimal::parse_f64(value),
+            "cpu mhz" => b.mhz = crate::core::decimal::parse_f64(value),
             "flags" => {
                 let mut words = value.split(' ');
                 if words.clone().any(|w| w == "lm") {
@@ -354,7 +354,7 @@ fn speed_from_name(name: &str) -> Option<i64> {
     } else {
         return None;
     };
-    let v = crate::decimal::parse_f64(num.trim())?;
+    let v = crate::core::decimal::parse_f64(num.trim())?;
     Some((v * mult).round() as i64)
 }
 

@@ -4,9 +4,9 @@
 
 use std::io;
 
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::Context;
+use crate::sys::Root;
 
 /// Most mounts listed.
 pub const MAX_MOUNTS: usize = 4096;

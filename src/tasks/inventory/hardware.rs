@@ -3,9 +3,9 @@
 
 use std::io;
 
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::{vm, Context, Facts};
+use crate::sys::Root;
 
 /// `MemTotal` and `SwapTotal` of `/proc/meminfo`, in MiB (kB / 1024, as the reference agents do).
 pub fn meminfo(text: &str) -> (Option<i64>, Option<i64>) {

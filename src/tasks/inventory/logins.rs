@@ -17,11 +17,10 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::root::Root;
 use super::sink::{Section, Sink};
-use super::time;
-use super::tz::Zone;
 use super::{Category, Context};
+use crate::core::time;
+use crate::sys::Root;
 
 /// Where utmp is, first found wins.
 const UTMP_FILES: [&str; 2] = ["/run/utmp", "/var/run/utmp"];
@@ -324,7 +323,7 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
         if let Some(r) = last_login(root) {
             ctx.facts.last_user = Some(r.user);
             if r.time > 0 {
-                let zone = Zone::load(root);
+                let zone = crate::sys::tz::zone(root);
                 let local = r.time + i64::from(zone.offset_at(r.time).0);
                 ctx.facts.last_user_date = Some(last_style_date(local));
             }

@@ -19,21 +19,18 @@ pub mod os;
 pub mod output;
 pub mod pci;
 pub mod process;
-pub mod root;
 pub mod sink;
 pub mod smbios;
 pub mod software;
 pub mod storage;
-pub mod time;
-pub mod tz;
 pub mod usb;
 pub mod users;
 pub mod vm;
 
 use std::io;
 
+pub use crate::sys::Root;
 use digest::{Digesting, Digests, Discard};
-pub use root::Root;
 use sink::{Section, Sink};
 
 /// A part of the inventory that `--no-category` can switch off (names as in the GLPI agent).

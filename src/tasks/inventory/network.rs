@@ -6,9 +6,9 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::hardware::{default_route, parse_routes, route_addr, routes_big_endian};
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::{Category, Context};
+use crate::sys::Root;
 
 /// Most interfaces listed; the rest is left out with a warning.
 pub const MAX_INTERFACES: usize = 1024;

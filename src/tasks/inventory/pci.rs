@@ -7,9 +7,9 @@
 
 use std::io;
 
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::{Category, Context};
+use crate::sys::Root;
 
 /// Most devices listed; the rest is left out with a warning.
 pub const MAX_DEVICES: usize = 1024;
@@ -34,7 +34,7 @@ pub mod ids {
     use std::fs::File;
     use std::io::Read;
 
-    use crate::tasks::inventory::root::{LineReader, Root};
+    use crate::sys::root::{LineReader, Root};
 
     /// Longest name kept; the rest of a longer one is cut.
     pub const MAX_NAME: usize = 256;
@@ -510,7 +510,7 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::inventory::root::LineReader;
+    use crate::sys::root::LineReader;
     use crate::tasks::inventory::smbios::recorder::{get, run};
     use std::fs;
     use std::path::{Path, PathBuf};

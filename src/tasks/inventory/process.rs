@@ -5,11 +5,11 @@
 use std::fs::File;
 use std::io::{self, Read};
 
-use super::root::Root;
 use super::sink::{Section, Sink};
-use super::time;
-use super::tz::Zone;
 use super::{Category, Context};
+use crate::core::time;
+use crate::core::tz::Zone;
+use crate::sys::Root;
 
 /// Most processes listed; the rest is left out with a warning.
 pub const MAX_PROCESSES: usize = 65_536;
@@ -177,7 +177,7 @@ impl Env {
         let page = sysconf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap_or(DEFAULT_PAGE);
         let uptime = root
             .value("/proc/uptime")
-            .and_then(|u| crate::decimal::parse_f64(u.split_whitespace().next()?))
+            .and_then(|u| crate::core::decimal::parse_f64(u.split_whitespace().next()?))
             .filter(|u| u.is_finite() && *u >= 0.0);
         let mem_total_kib = root.read("/proc/meminfo").and_then(|text| {
             text.lines()
@@ -186,7 +186,7 @@ impl Env {
         });
         // Start times need the running clock.
         let boot = match (live, uptime) {
-            (true, Some(up)) => Some((time::now() - up as i64, Zone::load(root))),
+            (true, Some(up)) => Some((time::now() - up as i64, crate::sys::tz::zone(root))),
             _ => None,
         };
         Env {
@@ -622,7 +622,7 @@ mod tests {
         let root = t.root();
         let mut env = Env::read(&root);
         // Booted 2024-07-01 00:00:00 UTC, zone UTC+2.
-        let zone = crate::tasks::inventory::tz::parse_posix("XXX-2").unwrap();
+        let zone = crate::core::tz::parse_posix("XXX-2").unwrap();
         let boot = time::days_from_civil(2024, 7, 1) * 86_400;
         env.boot = Some((boot, Zone::from_rule(zone)));
         let p = Reader::new(&root, &env).process(1).unwrap();

@@ -9,9 +9,9 @@ use std::fs::File;
 use std::io::{self, Read};
 
 use super::bios::{self, DmiInfo};
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::{Category, Context};
+use crate::sys::Root;
 
 pub const ENTRY_POINT_PATH: &str = "/sys/firmware/dmi/tables/smbios_entry_point";
 pub const TABLE_PATH: &str = "/sys/firmware/dmi/tables/DMI";

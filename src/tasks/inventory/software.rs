@@ -6,11 +6,11 @@
 use std::io::{self, Read};
 use std::process::{Command, Stdio};
 
-use super::root::{LineReader, Root};
 use super::sink::{Section, Sink};
-use super::time;
-use super::tz::Zone;
 use super::Context;
+use crate::core::time;
+use crate::core::tz::Zone;
+use crate::sys::root::{LineReader, Root};
 
 /// Longest text kept for one field of a package.
 const MAX_FIELD: usize = 1024;
@@ -313,7 +313,7 @@ fn rpm(root: &Root, w: &mut Writer) -> io::Result<()> {
 }
 
 pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
-    let zone = Zone::load(ctx.root);
+    let zone = crate::sys::tz::zone(ctx.root);
     let mut w = Writer {
         sink,
         zone: &zone,

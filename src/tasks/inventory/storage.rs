@@ -3,9 +3,9 @@
 
 use std::io;
 
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::Context;
+use crate::sys::Root;
 
 const MIB: i64 = 1024 * 1024;
 

@@ -10,9 +10,9 @@
 use std::io;
 
 use super::pci::ids;
-use super::root::Root;
 use super::sink::{Section, Sink};
 use super::Context;
+use crate::sys::Root;
 
 /// Most devices listed; the rest is left out with a warning.
 pub const MAX_DEVICES: usize = 1024;

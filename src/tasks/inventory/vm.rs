@@ -3,7 +3,7 @@
 //! Containers are told by the markers their runtimes leave; virtual machines by the DMI
 //! vendor and product, the device tree, or the x86 `hypervisor` flag.
 
-use super::root::Root;
+use crate::sys::Root;
 
 /// What DMI or the device tree says about the virtual hardware.
 fn hypervisor_from_identity(text: &str) -> Option<&'static str> {

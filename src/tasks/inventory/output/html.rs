@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::markup::write_xml_text;
+use crate::core::markup::write_xml_text;
 use crate::tasks::inventory::sink::{Section, Sink, Value};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1em 2em;color:#222}\

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::markup::write_json_string;
+use crate::core::markup::write_json_string;
 use crate::tasks::inventory::sink::{Section, Sink, Value};
 
 /// How a field is typed in the schema.

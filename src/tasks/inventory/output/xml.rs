@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::markup::write_xml_text;
+use crate::core::markup::write_xml_text;
 use crate::tasks::inventory::sink::{Section, Sink, Value};
 
 pub struct XmlWriter<W: Write> {

@@ -1,69 +1,12 @@
-//! The agent's state directory: the one place that knows its layout, and how files in it are
-//! written (atomically: a crash or a full disk leaves the old file, never half a new one).
+//! The agent's identity: the DEVICEID servers know it by (`host-YYYY-MM-DD-HH-MM-SS`, made
+//! once) and the GLPI agent id (a UUID), both kept in the vardir and never replaced while
+//! they are valid.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
 
-/// Default state directory (the OpenWrt package points it to `/etc/uagent`, on flash).
-pub const DEFAULT_VARDIR: &str = "/var/lib/uagent";
-
-/// Largest state file read back.
-const MAX_STATE_FILE: u64 = 64 * 1024;
-
-pub struct Vardir {
-    path: PathBuf,
-}
-
-/// Writes `data` to `path` through a temporary file in the same directory: write, fsync,
-/// rename, then fsync the directory so that the rename itself survives a power cut.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Reads a small state file; `None` when missing.
-pub fn read_small(path: &Path) -> io::Result<Option<String>> {
-    use std::io::Read;
-    match File::open(path) {
-        Ok(f) => {
-            let mut s = Vec::new();
-            f.take(MAX_STATE_FILE).read_to_end(&mut s)?;
-            Ok(Some(String::from_utf8_lossy(&s).into_owned()))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
+use super::{names, read_small, write_atomic, Vardir};
+use crate::core::{random, time};
+use crate::sys::{os, tz, Root};
 
 /// Whether `id` has the shape servers accept: `name-YYYY-MM-DD-HH-MM-SS`.
 pub fn is_valid_deviceid(id: &str) -> bool {
@@ -84,29 +27,11 @@ pub fn is_valid_deviceid(id: &str) -> bool {
 }
 
 impl Vardir {
-    pub fn new(path: &Path) -> Vardir {
-        Vardir {
-            path: path.to_path_buf(),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    pub fn ensure(&self) -> io::Result<()> {
-        fs::create_dir_all(&self.path)
-    }
-
     /// The DEVICEID: read from the vardir, or made from `hostname` and `stamp`
     /// (`YYYY-MM-DD-HH-MM-SS`, local time) and kept there. A stored one is never replaced,
     /// unless it is not a DEVICEID at all (a damaged file).
     pub fn deviceid(&self, hostname: &str, stamp: &str) -> io::Result<String> {
-        let path = self.file("deviceid");
+        let path = self.file(names::DEVICEID);
         if let Some(text) = read_small(&path)? {
             let id = text.trim();
             if is_valid_deviceid(id) {
@@ -122,6 +47,44 @@ impl Vardir {
         self.ensure()?;
         write_atomic(&path, format!("{id}\n").as_bytes())?;
         Ok(id)
+    }
+
+    /// The agent's GLPI-Agent-ID, made once and kept like the DEVICEID.
+    pub fn agentid(&self) -> String {
+        let path = self.file(names::AGENTID);
+        if let Ok(Some(text)) = read_small(&path) {
+            let id = text.trim();
+            if id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+                return id.to_string();
+            }
+        }
+        let id = random::uuid();
+        if let Err(e) = self
+            .ensure()
+            .and_then(|_| write_atomic(&path, format!("{id}\n").as_bytes()))
+        {
+            log::warn!("cannot keep the agent id in {}: {e}", path.display());
+        }
+        id
+    }
+}
+
+/// The DEVICEID of the system under `root`: kept in the vardir, or a temporary one when it
+/// cannot be kept there.
+pub fn deviceid(vardir: &Vardir, root: &Root) -> String {
+    let host = os::hostname(root);
+    let now = time::now();
+    let local = now + i64::from(tz::zone(&Root::live()).offset_at(now).0);
+    let stamp = time::format_deviceid_stamp(local);
+    match vardir.deviceid(&host, &stamp) {
+        Ok(id) => id,
+        Err(e) => {
+            log::warn!(
+                "cannot keep the DEVICEID in {}: {e}; using a temporary one",
+                vardir.path().display()
+            );
+            new_deviceid(&host, &stamp)
+        }
     }
 }
 
@@ -148,6 +111,7 @@ pub fn new_deviceid(hostname: &str, stamp: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn deviceid_shape_is_checked() {

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::vardir::write_atomic;
+use super::{names, write_atomic};
 
 /// Largest inventory kept (compressed); a bigger one is dropped with a warning.
 pub const MAX_SPOOLED: u64 = 16 * 1024 * 1024;
@@ -21,8 +21,8 @@ pub enum Kind {
 impl Kind {
     fn file(self) -> &'static str {
         match self {
-            Kind::Xml => "inventory.xml.z",
-            Kind::Json => "inventory.json.z",
+            Kind::Xml => names::SPOOL_XML,
+            Kind::Json => names::SPOOL_JSON,
         }
     }
 }
@@ -34,7 +34,7 @@ pub struct Spool {
 impl Spool {
     pub fn new(target_dir: &Path) -> Spool {
         Spool {
-            dir: target_dir.join("spool"),
+            dir: target_dir.join(names::SPOOL),
         }
     }
 

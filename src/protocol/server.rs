@@ -3,12 +3,13 @@
 //! reached (try again later, keep the inventory), or it answered with an error.
 
 use std::fmt;
+use std::time::Duration;
 
-use crate::http::Url;
-use crate::http::{Client, HttpError, Response};
-use crate::protocol::compress::{decode_reply, zlib};
-use crate::protocol::messages::{self, Contact, InventoryReply, Prolog};
-use crate::protocol::MAX_REPLY;
+use super::compress::{decode_reply, zlib};
+use super::messages::{self, Contact, InventoryReply, Prolog};
+use super::MAX_REPLY;
+use crate::config::Settings;
+use crate::http::{Client, ClientOptions, HttpError, ProxySettings, Response, Url};
 
 /// The User-Agent presented to servers. A stock OCS server only admits PROLOGs from agents
 /// named `OCS-NG_unified_unix_agent_v<d.d…>` with a version not above its own; it keeps the
@@ -47,6 +48,47 @@ fn from_http(e: HttpError) -> CommError {
         | HttpError::Unauthorized { .. } => CommError::Refused(e.to_string()),
         _ => CommError::Unreachable(e.to_string()),
     }
+}
+
+pub fn client_options(s: &Settings, user_agent: String) -> ClientOptions {
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    let mut o = ClientOptions {
+        timeout: Duration::from_secs(s.timeout),
+        proxy: ProxySettings::from_env(s.proxy.as_deref(), |k| std::env::var(k).ok()),
+        user: s.user.clone(),
+        password: s.password.clone(),
+        user_agent,
+        ..ClientOptions::default()
+    };
+    #[cfg(feature = "tls")]
+    {
+        use std::path::PathBuf;
+        o.tls.ca_cert_file = s.ca_cert_file.as_ref().map(PathBuf::from);
+        o.tls.ca_cert_dir = s.ca_cert_dir.as_ref().map(PathBuf::from);
+        o.tls.no_ssl_check = s.no_ssl_check;
+        o.tls.ssl_fingerprint = s.ssl_fingerprint.clone();
+        o.tls.ssl_cert_file = s.ssl_cert_file.as_ref().map(PathBuf::from);
+    }
+    if s.no_ssl_check {
+        log::warn!("--no-ssl-check: server certificates are NOT verified; anyone between this agent and its servers can read and change what is sent");
+    }
+    o
+}
+
+/// A server URL as the reference agents complete it: a bare host gets `http://` and the
+/// `/ocsinventory` path.
+pub fn server_url(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    let full = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("http://{s}")
+    };
+    let mut url = Url::parse(&full).map_err(|e| format!("server {s}: {e}"))?;
+    if (url.path.is_empty() || url.path == "/") && !s.contains("://") {
+        url.path = "/ocsinventory".to_string();
+    }
+    Ok(url)
 }
 
 /// What a PROLOG got back: the XML protocol's answer, or GLPI's JSON one.
@@ -177,5 +219,23 @@ impl Server<'_> {
                 self.url
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_hosts_become_ocs_urls() {
+        assert_eq!(server_url("ocs.example.org").unwrap().path, "/ocsinventory");
+        assert_eq!(server_url("https://glpi.example.org/").unwrap().path, "/");
+        assert_eq!(
+            server_url("http://h/plugins/fusioninventory/")
+                .unwrap()
+                .path,
+            "/plugins/fusioninventory/"
+        );
+        assert!(server_url("ftp://x").is_err());
     }
 }

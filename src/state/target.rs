@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::vardir::{read_small, write_atomic};
+use super::{names, read_small, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServerKind {
@@ -147,14 +147,14 @@ pub fn dir_name(dest: &Destination) -> String {
 
 impl Target {
     pub fn new(dest: Destination, statedir: &Path) -> Target {
-        let dir = statedir.join("targets").join(dir_name(&dest));
-        let state = match read_small(&dir.join("state")) {
+        let dir = statedir.join(names::TARGETS).join(dir_name(&dest));
+        let state = match read_small(&dir.join(names::TARGET_STATE)) {
             Ok(Some(text)) => State::from_text(&text),
             Ok(None) => State::default(),
             Err(e) => {
                 log::warn!(
                     "cannot read {}: {e}; starting this target afresh",
-                    dir.join("state").display()
+                    dir.join(names::TARGET_STATE).display()
                 );
                 State::default()
             }
@@ -179,8 +179,12 @@ impl Target {
         if self.state == self.saved {
             return;
         }
-        let result = fs::create_dir_all(&self.dir)
-            .and_then(|_| write_atomic(&self.dir.join("state"), self.state.to_text().as_bytes()));
+        let result = fs::create_dir_all(&self.dir).and_then(|_| {
+            write_atomic(
+                &self.dir.join(names::TARGET_STATE),
+                self.state.to_text().as_bytes(),
+            )
+        });
         match result {
             Ok(()) => self.saved = self.state.clone(),
             Err(e) => log::warn!(
@@ -193,13 +197,19 @@ impl Target {
 
     /// File of the section digests of the last inventory this target accepted.
     pub fn digests_file(&self) -> PathBuf {
-        self.dir.join("digests")
+        self.dir.join(names::DIGESTS)
+    }
+
+    /// Where the inventory task leaves the digests of the inventory it made, until the server
+    /// accepts it.
+    pub fn new_digests_file(&self) -> PathBuf {
+        self.dir.join(names::DIGESTS_NEW)
     }
 
     /// Makes the digests a task left beside the old ones the current ones (after the server
     /// accepted the inventory they describe).
     pub fn commit_digests(&self) {
-        let new = self.dir.join("digests.new");
+        let new = self.new_digests_file();
         if new.exists() {
             if let Err(e) = fs::rename(&new, self.digests_file()) {
                 log::warn!(
@@ -212,7 +222,7 @@ impl Target {
 
     /// Drops digests a task left when the inventory did not get through.
     pub fn discard_digests(&self) {
-        let _ = fs::remove_file(self.dir.join("digests.new"));
+        let _ = fs::remove_file(self.new_digests_file());
     }
 }
 

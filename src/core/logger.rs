@@ -74,9 +74,7 @@ fn write_line(line: &str) {
             size,
             max,
         } => {
-            let stamp = crate::tasks::inventory::time::format_datetime(
-                crate::tasks::inventory::time::now(),
-            );
+            let stamp = crate::core::time::format_datetime(crate::core::time::now());
             let text = format!("[{stamp}]{line}\n");
             if *max > 0 && *size + text.len() as u64 > *max {
                 // Rotation: the current file becomes FILE.1 (the previous .1 is dropped).

@@ -1,0 +1,13 @@
+//! What every part of the agent may use, and which imports nothing above it: exit codes, the
+//! logger, time and time zones, randomness, markup escaping, decimal numbers, the console line
+//! writer and the schedule arithmetic.
+
+pub mod console;
+pub mod decimal;
+pub mod exit;
+pub mod logger;
+pub mod markup;
+pub mod random;
+pub mod schedule;
+pub mod time;
+pub mod tz;
