@@ -6,13 +6,14 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::cli::InjectArgs;
-use crate::config::Settings;
+use crate::config::cmdline::{self, Opt};
+use crate::config::{Group, Settings};
+use crate::core::console::say;
 use crate::core::{exit, logger, random};
 use crate::http::Client;
 use crate::protocol::compress::{decode_reply, is_zlib, zlib};
-use crate::protocol::server::{client_options, server_url, CONTENT_TYPE_ZLIB};
-use crate::protocol::{messages, MAX_REPLY};
+use crate::protocol::messages;
+use crate::protocol::server::{client_options, server_url, CommError, Server};
 
 /// Largest inventory file injected.
 pub const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -78,9 +79,101 @@ fn prepare(data: &[u8], what: &str) -> Result<(Vec<u8>, bool), String> {
     Ok((body, json))
 }
 
-pub fn run(a: &InjectArgs) -> i32 {
-    logger::init("injector", u8::from(a.debug));
-    let Some(url) = &a.url else {
+/// The injector's options that are not connection settings.
+const OPTS: &[Opt] = &[
+    Opt {
+        name: "url",
+        short: Some('u'),
+        meta: "URL",
+        help: "server URL",
+    },
+    Opt {
+        name: "file",
+        short: Some('f'),
+        meta: "FILE",
+        help: "an inventory file (repeatable)",
+    },
+    Opt {
+        name: "directory",
+        short: Some('d'),
+        meta: "DIR",
+        help: "every file of a directory",
+    },
+    Opt {
+        name: "recursive",
+        short: Some('R'),
+        meta: "",
+        help: "with --directory: its subdirectories too",
+    },
+    Opt {
+        name: "stdin",
+        short: None,
+        meta: "",
+        help: "read one inventory from standard input",
+    },
+    Opt {
+        name: "remove",
+        short: Some('r'),
+        meta: "",
+        help: "delete each file once the server accepted it",
+    },
+    Opt {
+        name: "useragent",
+        short: None,
+        meta: "UA",
+        help: "the User-Agent to present",
+    },
+    Opt {
+        name: "help",
+        short: Some('h'),
+        meta: "",
+        help: "print this help and exit",
+    },
+];
+
+/// The settings the injector takes: how to reach the server, and where its log goes.
+const GROUPS: &[Group] = &[Group::Connection, Group::Log];
+
+/// `uagent inject` and the `uagent-injector` launcher.
+pub fn main(command: &[&str], args: &[&str]) -> i32 {
+    let line = match cmdline::parse(args, OPTS, GROUPS) {
+        Ok(l) => l,
+        Err(e) => {
+            logger::init("injector", 0);
+            log::error!("{e}");
+            log::info!("run {} --help for the options", command.join(" "));
+            return exit::USAGE;
+        }
+    };
+    if line.has("help") {
+        say(&cmdline::help(
+            &format!(
+                "{} --url URL (--file F… | --directory D [--recursive] | --stdin) [OPTIONS]",
+                command.join(" ")
+            ),
+            "Upload saved inventories (XML or JSON, plain or zlib) to a server.",
+            OPTS,
+            GROUPS,
+        ));
+        return exit::OK;
+    }
+    let mut s = Settings::default();
+    if let Err(e) = line.apply(&mut s) {
+        logger::init("injector", 0);
+        log::error!("{e}");
+        return exit::USAGE;
+    }
+    s.finish();
+    logger::init("injector", s.log.debug);
+    if let Err(e) = logger::configure(
+        &s.log.logger,
+        s.log.logfile.as_deref(),
+        s.log.logfile_maxsize,
+    ) {
+        log::error!("{e}");
+        return exit::USAGE;
+    }
+    let Some(url) = line.value("url") else {
         log::error!("give the server with --url");
         return exit::USAGE;
     };
@@ -91,29 +184,20 @@ pub fn run(a: &InjectArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let mut files: Vec<PathBuf> = a.file.iter().map(PathBuf::from).collect();
-    if let Some(d) = &a.directory {
-        collect_dir(Path::new(d), a.recursive, &mut files, 0);
+    let mut files: Vec<PathBuf> = line.values("file").into_iter().map(PathBuf::from).collect();
+    if let Some(d) = line.value("directory") {
+        collect_dir(Path::new(d), line.has("recursive"), &mut files, 0);
     }
-    if files.is_empty() && !a.stdin {
+    let stdin = line.has("stdin");
+    if files.is_empty() && !stdin {
         log::error!("nothing to inject: give --file, --directory or --stdin");
         return exit::USAGE;
     }
-    let mut s = Settings::default();
-    s.timeout = a.timeout.unwrap_or(s.timeout);
-    s.proxy = a.proxy.clone();
-    s.user = a.user.clone();
-    s.password = a.password.clone();
-    s.ca_cert_file = a.ca_cert_file.clone();
-    s.ca_cert_dir = a.ca_cert_dir.clone();
-    s.no_ssl_check = a.no_ssl_check;
-    s.ssl_fingerprint = a.ssl_fingerprint.clone();
-    s.ssl_cert_file = a.ssl_cert_file.clone();
-    let ua = a
-        .useragent
-        .clone()
+    let ua = line
+        .value("useragent")
+        .map(str::to_string)
         .unwrap_or_else(|| format!("uagent-injector_v{}", env!("CARGO_PKG_VERSION")));
-    let client = match Client::new(client_options(&s, ua)) {
+    let client = match Client::new(client_options(&s.connection, ua)) {
         Ok(c) => c,
         Err(e) => {
             log::error!("{e}");
@@ -121,13 +205,20 @@ pub fn run(a: &InjectArgs) -> i32 {
         }
     };
     let agentid = random::uuid();
+    let server = Server {
+        client: &client,
+        url,
+        deviceid: "",
+        agentid: &agentid,
+    };
     let mut inputs: Vec<(String, Option<PathBuf>)> = files
         .into_iter()
         .map(|p| (p.display().to_string(), Some(p)))
         .collect();
-    if a.stdin {
+    if stdin {
         inputs.push(("standard input".into(), None));
     }
+    let remove = line.has("remove");
     let (mut sent, mut failed) = (0usize, 0usize);
     let mut code = exit::OK;
     crate::agent::block_on(async {
@@ -138,8 +229,7 @@ pub fn run(a: &InjectArgs) -> i32 {
                     .and_then(|f| read_limited(f, what)),
                 None => read_limited(std::io::stdin().lock(), what),
             };
-            let prepared = data.and_then(|d| prepare(&d, what));
-            let (body, json) = match prepared {
+            let (body, json) = match data.and_then(|d| prepare(&d, what)) {
                 Ok(p) => p,
                 Err(e) => {
                     log::error!("{e}");
@@ -148,40 +238,23 @@ pub fn run(a: &InjectArgs) -> i32 {
                     continue;
                 }
             };
-            let headers: Vec<(&str, &str)> = if json {
-                vec![("Pragma", "no-cache"), ("GLPI-Agent-ID", agentid.as_str())]
-            } else {
-                vec![("Pragma", "no-cache")]
-            };
-            let result = match client.post(&url, CONTENT_TYPE_ZLIB, &body, &headers).await {
-                Err(e) => Err((exit::UNREACHABLE, e.to_string())),
-                Ok(resp) => {
-                    let decoded: Result<Vec<u8>, _> = decode_reply(&resp.body, MAX_REPLY);
-                    match (resp.status, decoded) {
-                        (200..=299, Ok(d)) => messages::parse_inventory_reply(&d)
-                            .map(|_| ())
-                            .map_err(|e| (exit::REFUSED, format!("bad reply: {e}"))),
-                        (200..=299, Err(e)) => Err((exit::REFUSED, format!("bad reply: {e}"))),
-                        (status, _) => {
-                            Err((exit::REFUSED, format!("HTTP {status} {}", resp.reason)))
-                        }
-                    }
-                }
-            };
-            match result {
-                Ok(()) => {
+            match server.send_inventory(&body, json).await {
+                Ok(_) => {
                     sent += 1;
-                    log::info!("{what}: accepted by {url}");
-                    if let (true, Some(p)) = (a.remove, path) {
+                    log::info!("{what}: accepted by {}", server.url);
+                    if let (true, Some(p)) = (remove, path) {
                         if let Err(e) = fs::remove_file(p) {
                             log::warn!("{what}: sent, but cannot remove it: {e}");
                         }
                     }
                 }
-                Err((c, e)) => {
+                Err(e) => {
                     failed += 1;
-                    code = code.max(c);
-                    log::error!("{what}: not accepted by {url}: {e}");
+                    code = code.max(match e {
+                        CommError::Unreachable(_) => exit::UNREACHABLE,
+                        CommError::Refused(_) => exit::REFUSED,
+                    });
+                    log::error!("{what}: not accepted by {}: {e}", server.url);
                 }
             }
         }

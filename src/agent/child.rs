@@ -7,10 +7,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use smol::future;
-use smol::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use smol::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use smol::process::Command;
 use smol::stream::StreamExt;
 use smol::Timer;
+
+use super::PassArgs;
+use crate::tasks;
 
 /// Most bytes a task may write on its standard output (a compressed inventory is ~50 KB).
 pub const MAX_TASK_OUTPUT: usize = 32 * 1024 * 1024;
@@ -45,18 +48,11 @@ fn own_binary() -> std::path::PathBuf {
     })
 }
 
-/// Starts `uagent [task NAME] ARGS…`, killed if dropped before it ends.
-fn spawn(
-    task: Option<&str>,
-    args: &[String],
-    stdout: Stdio,
-) -> Result<smol::process::Child, TaskError> {
+/// Starts `uagent ARGS…`, killed if dropped before it ends; its stdin is a pipe with `input`.
+fn spawn(args: &[String], input: bool, stdout: Stdio) -> Result<smol::process::Child, TaskError> {
     let mut cmd = Command::new(own_binary());
-    if let Some(t) = task {
-        cmd.arg("task").arg(t);
-    }
     cmd.args(args)
-        .stdin(Stdio::null())
+        .stdin(if input { Stdio::piped() } else { Stdio::null() })
         .stdout(stdout)
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -91,14 +87,16 @@ async fn within<T>(
 /// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
 /// lines are relayed.
 pub async fn run(
-    name: &str,
-    args: &[String],
+    task: &tasks::Command,
     limit: Duration,
     inherit_stdout: bool,
 ) -> Result<Vec<u8>, TaskError> {
+    let name = task.name();
+    let mut args = vec!["task".to_string()];
+    args.extend(task.to_argv());
     let mut child = spawn(
-        Some(name),
-        args,
+        &args,
+        false,
         if inherit_stdout {
             Stdio::inherit()
         } else {
@@ -141,20 +139,33 @@ pub async fn run(
     }
 }
 
-/// Runs `uagent ARGS…` with a time limit, giving each line it writes on stdout to `on_line`
-/// and relaying its log lines; returns its exit code.
-pub async fn run_with_lines(
-    args: &[String],
+/// Runs `uagent pass ARGS…` with a time limit, `settings` on its standard input, giving each
+/// line it writes on stdout to `on_line` and relaying its log lines; returns its exit code.
+pub async fn run_pass(
+    pass: &PassArgs,
+    settings: &str,
     limit: Duration,
     on_line: &dyn Fn(&str),
 ) -> Result<i32, TaskError> {
-    let mut child = spawn(None, args, Stdio::piped())?;
+    let mut args = vec!["pass".to_string()];
+    args.extend(pass.to_argv());
+    let mut child = spawn(&args, true, Stdio::piped())?;
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
+    let feed = async {
+        if let Some(mut pipe) = stdin {
+            // A pass that dies before reading says so by its exit code, not by this write.
+            let _ = pipe.write_all(settings.as_bytes()).await;
+        }
+    };
     let status = within(limit, async {
         future::zip(
-            lines(stdout, on_line),
-            lines(stderr, &crate::core::logger::relay),
+            feed,
+            future::zip(
+                lines(stdout, on_line),
+                lines(stderr, &crate::core::logger::relay),
+            ),
         )
         .await;
         child

@@ -61,9 +61,9 @@ impl Signals {
 /// 50 % and 100 % of `delaytime`, so that a fleet started together does not call together.
 fn first_schedule(agent: &mut Agent) {
     let now = time::now();
-    let delay = agent.settings.delaytime;
+    let delay = agent.settings.schedule.delaytime;
     for t in &mut agent.targets {
-        if agent.settings.force {
+        if agent.settings.schedule.force {
             t.state.next_run = now;
         } else if t.state.next_run <= now {
             t.state.next_run = now + schedule::first_delay(delay) as i64;
@@ -77,12 +77,12 @@ fn first_schedule(agent: &mut Agent) {
 }
 
 pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -> i32 {
-    let lock = match Lock::take(&Vardir::new(&settings.vardir)) {
+    let lock = match Lock::take(&Vardir::new(&settings.state.vardir)) {
         Ok(l) => l,
         Err(e) => {
             log::error!("{e}");
             // Whoever started this one (procd, systemd, a shell) must see why it stopped.
-            if settings.logger != "stderr" {
+            if settings.log.logger != "stderr" {
                 eprintln!("uagent: {e}");
             }
             return crate::core::exit::RUNNING;
@@ -95,7 +95,7 @@ pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -
             return crate::core::exit::USAGE;
         }
     };
-    let pidfile = settings.pidfile.clone();
+    let pidfile = settings.daemon.pidfile.clone();
     if let Some(p) = &pidfile {
         if let Err(e) = write_atomic(p, format!("{}\n", std::process::id()).as_bytes()) {
             log::warn!("cannot write the pid file {}: {e}", p.display());
@@ -246,43 +246,24 @@ async fn serve(
     }
 }
 
-/// The command line of a pass: this daemon's own, without what only the daemon does, plus the
-/// targets to run.
-fn pass_args(due: &[usize]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--daemon" | "-d" | "--lazy" => {}
-            "--pidfile" | "--logger" | "--logfile" | "--logfile-maxsize" | "--wait" | "-w"
-            | "--only-targets" => {
-                args.next();
-            }
-            _ => out.push(a),
-        }
-    }
-    out.push("--only-targets".into());
-    out.push(
-        due.iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    out
-}
-
 /// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
 async fn run_pass_process(agent: &Agent, due: &[usize]) {
     let s = &agent.settings;
     // Each task has its own limit; this one only catches a pass that hangs around them.
-    let limit =
-        Duration::from_secs(s.task_timeout.saturating_mul(2) + s.timeout.saturating_mul(4) + 60);
+    let limit = Duration::from_secs(
+        s.tasks
+            .task_timeout
+            .saturating_mul(2)
+            .saturating_add(s.connection.timeout.saturating_mul(4))
+            .saturating_add(60),
+    );
     let on_line = |line: &str| {
         if let Some(status) = line.strip_prefix("status ") {
             agent.set_status(status);
         }
     };
-    match super::child::run_with_lines(&pass_args(due), limit, &on_line).await {
+    let pass = super::PassArgs::new(due);
+    match super::child::run_pass(&pass, &s.to_text(), limit, &on_line).await {
         Ok(code) if code != 0 => log::info!("pass ended with exit code {code}"),
         Ok(_) => {}
         Err(e) => log::error!("the pass {e}"),
@@ -335,16 +316,21 @@ fn start_httpd(
     use std::cell::RefCell;
     use std::rc::Rc;
     let s = &agent.settings;
-    if s.no_httpd {
+    if s.httpd.no_httpd {
         return None;
     }
-    let ip = match s.httpd_ip.as_deref().map(str::parse::<std::net::IpAddr>) {
+    let ip = match s
+        .httpd
+        .httpd_ip
+        .as_deref()
+        .map(str::parse::<std::net::IpAddr>)
+    {
         None => None,
         Some(Ok(ip)) => Some(ip),
         Some(Err(_)) => {
             log::error!(
                 "httpd: --httpd-ip {:?} is not an IP address; no HTTP server",
-                s.httpd_ip.as_deref().unwrap_or("")
+                s.httpd.httpd_ip.as_deref().unwrap_or("")
             );
             return None;
         }
@@ -361,11 +347,11 @@ fn start_httpd(
         .collect();
     let cfg = crate::httpd::Config {
         ip,
-        port: s.httpd_port,
-        trust: s.httpd_trust.clone(),
+        port: s.httpd.httpd_port,
+        trust: s.httpd.httpd_trust.clone(),
         server_hosts,
-        shared_dir: s.vardir.join("shared"),
-        log_file: s.logfile.clone(),
+        shared_dir: Vardir::new(&s.state.vardir).shared_dir(),
+        log_file: s.log.logfile.clone(),
         deviceid: agent.deviceid.clone(),
         ..crate::httpd::Config::default()
     };
@@ -396,7 +382,7 @@ fn start_httpd(
     _now: smol::channel::Sender<NowRequest>,
     _ex: &LocalExecutor<'_>,
 ) -> Option<Httpd> {
-    if !agent.settings.no_httpd {
+    if !agent.settings.httpd.no_httpd {
         log::info!("this build has no HTTP server (built without the httpd feature)");
     }
     None

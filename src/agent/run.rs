@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::core::schedule::{next_delay, retry_delay};
 use crate::core::time;
 use crate::http::Client;
-use crate::protocol::messages::{OptionBlock, Response};
+use crate::protocol::messages::{Prolog, Response};
 use crate::protocol::server::{
     client_options, server_url, user_agent, CommError, PrologAnswer, Server,
 };
@@ -18,15 +18,7 @@ use crate::state::spool::{self, Spool};
 use crate::state::target::{Destination, ServerKind, Target};
 use crate::state::{ids, Vardir};
 use crate::sys::{os, Root};
-
-/// Tasks this build can run, in the order they run.
-pub fn installed_tasks() -> Vec<&'static str> {
-    let mut t = vec!["inventory"];
-    if cfg!(feature = "wakeonlan") {
-        t.push("wakeonlan");
-    }
-    t
-}
+use crate::tasks::{self, inventory, Command};
 
 /// What went wrong during a pass, for the exit code (README.md documents them).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -81,16 +73,16 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(settings: Settings) -> Result<Agent, String> {
-        let vardir = Vardir::new(&settings.vardir);
+        let vardir = Vardir::new(&settings.state.vardir);
         let deviceid = ids::deviceid(&vardir, &Root::live());
         let agentid = vardir.agentid();
         let statedir = settings.statedir().to_path_buf();
         let mut targets = Vec::new();
-        for s in &settings.servers {
+        for s in &settings.targets.servers {
             server_url(s)?;
             targets.push(Target::new(Destination::Server(s.clone()), &statedir));
         }
-        for l in &settings.locals {
+        for l in &settings.targets.locals {
             targets.push(Target::new(Destination::Local(l.clone()), &statedir));
         }
         Ok(Agent {
@@ -106,9 +98,9 @@ impl Agent {
 
     /// Builds the HTTP client if a server target needs one and it is not there.
     fn ensure_client(&mut self) -> Result<(), String> {
-        if self.client.is_none() && !self.settings.servers.is_empty() {
+        if self.client.is_none() && !self.settings.targets.servers.is_empty() {
             self.client = Some(
-                Client::new(client_options(&self.settings, user_agent()))
+                Client::new(client_options(&self.settings.connection, user_agent()))
                     .map_err(|e| e.to_string())?,
             );
         }
@@ -129,17 +121,11 @@ impl Agent {
     }
 
     /// Runs a task process with the agent's time limit, saying so in the status.
-    async fn task(
-        &self,
-        name: &str,
-        args: &[String],
-        inherit_stdout: bool,
-    ) -> Result<Vec<u8>, TaskError> {
-        self.set_status(&format!("running task {name}"));
+    async fn task(&self, cmd: &Command, inherit_stdout: bool) -> Result<Vec<u8>, TaskError> {
+        self.set_status(&format!("running task {}", cmd.name()));
         let result = child::run(
-            name,
-            args,
-            Duration::from_secs(self.settings.task_timeout),
+            cmd,
+            Duration::from_secs(self.settings.tasks.task_timeout),
             inherit_stdout,
         )
         .await;
@@ -148,7 +134,7 @@ impl Agent {
     }
 
     fn wants_task(&self, name: &str) -> bool {
-        let s = &self.settings;
+        let s = &self.settings.tasks;
         (s.tasks.is_empty() || s.tasks.iter().any(|t| t == name))
             && !s.no_task.iter().any(|t| t == name)
     }
@@ -184,32 +170,32 @@ impl Agent {
         outcome
     }
 
-    fn inventory_args(&self, t: &Target, format: &str) -> Vec<String> {
-        let s = &self.settings;
-        let mut args = vec![
-            "--deviceid".to_string(),
-            self.deviceid.clone(),
-            "--format".into(),
-            format.into(),
-        ];
-        let mut info = t.state.accountinfo.clone();
-        if let Some(tag) = &s.tag {
-            if !info.iter().any(|(k, _)| k.eq_ignore_ascii_case("TAG")) {
-                info.push(("TAG".into(), tag.clone()));
-            }
+    /// The inventory task for target `t`: this agent's DEVICEID, the TAG and the ACCOUNTINFO
+    /// the server keeps, the categories left out.
+    fn inventory_args(&self, t: &Target, format: &str) -> inventory::Args {
+        let s = &self.settings.tasks;
+        let mut accountinfo: Vec<String> = t
+            .state
+            .accountinfo
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !t
+            .state
+            .accountinfo
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("TAG"))
+        {
+            accountinfo.extend(s.tag.iter().map(|tag| format!("TAG={tag}")));
         }
-        for (k, v) in info {
-            args.push("--accountinfo".into());
-            args.push(format!("{k}={v}"));
+        inventory::Args {
+            deviceid: Some(self.deviceid.clone()),
+            format: Some(format.into()),
+            accountinfo,
+            no_category: s.no_category.clone(),
+            debug: self.settings.log.debug > 0,
+            ..inventory::Args::default()
         }
-        if !s.no_category.is_empty() {
-            args.push("--no-category".into());
-            args.push(s.no_category.join(","));
-        }
-        if s.debug > 0 {
-            args.push("--debug".into());
-        }
-        args
     }
 
     async fn run_local(&mut self, i: usize, dir: &str, outcome: &mut Outcome) {
@@ -220,10 +206,9 @@ impl Agent {
         let mut args = self.inventory_args(t, "xml");
         if dir != "-" {
             let file = Path::new(dir).join(format!("{}.xml", self.deviceid));
-            args.push("--output".into());
-            args.push(file.to_string_lossy().into_owned());
+            args.output = Some(file.to_string_lossy().into_owned());
         }
-        let result = self.task("inventory", &args, dir == "-").await;
+        let result = self.task(&Command::Inventory(args), dir == "-").await;
         match result {
             Ok(_) => log::info!("{dir}: inventory written"),
             Err(TaskError::Failed(status)) => {
@@ -236,7 +221,7 @@ impl Agent {
             }
         }
         let t = &mut self.targets[i];
-        t.state.next_run = time::now() + self.settings.delaytime as i64;
+        t.state.next_run = time::now() + self.settings.schedule.delaytime as i64;
     }
 
     async fn run_server(&mut self, i: usize, url_text: &str, outcome: &mut Outcome) {
@@ -315,18 +300,14 @@ impl Agent {
         }
 
         // 3. The tasks asked for.
-        let (send_inventory, period_hours, wol) = match &answer {
+        let (send_inventory, period_hours) = match &answer {
             PrologAnswer::Xml(p) => {
                 log::info!(
                     "{url_text}: PROLOG answer {:?}, period {} h",
                     p.response,
                     p.prolog_freq.map_or("unchanged".into(), |f| f.to_string())
                 );
-                (
-                    p.response == Response::Send,
-                    p.prolog_freq.map(f64::from),
-                    p.option("WAKEONLAN").cloned(),
-                )
+                (p.response == Response::Send, p.prolog_freq.map(f64::from))
             }
             PrologAnswer::Glpi(c) => {
                 let inv = c
@@ -339,10 +320,10 @@ impl Agent {
                     c.status,
                     c.expiration_hours.unwrap_or(0.0)
                 );
-                (c.status == "ok" && inv, c.expiration_hours, None)
+                (c.status == "ok" && inv, c.expiration_hours)
             }
         };
-        let force = self.settings.force;
+        let force = self.settings.schedule.force;
         if (send_inventory || force) && self.wants_task("inventory") {
             if let Some(body) = self.make_inventory(i, json, outcome).await {
                 match server.send_inventory(&body, json).await {
@@ -368,8 +349,8 @@ impl Agent {
         } else if !send_inventory {
             log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
         }
-        if let Some(option) = wol {
-            self.wake_on_lan(i, &option, outcome).await;
+        if let PrologAnswer::Xml(p) = &answer {
+            self.prolog_tasks(i, p, outcome).await;
         }
         self.schedule_next(i, period_hours);
     }
@@ -378,61 +359,68 @@ impl Agent {
         &self,
         server: &Server<'_>,
     ) -> Result<crate::protocol::messages::Contact, CommError> {
-        let installed = installed_tasks();
+        let installed: Vec<&str> = tasks::built().map(|t| t.name).collect();
         let enabled: Vec<&str> = installed
             .iter()
             .copied()
             .filter(|t| self.wants_task(t))
             .collect();
-        let port =
-            (self.settings.daemon && !self.settings.no_httpd).then_some(self.settings.httpd_port);
+        let s = &self.settings;
+        let port = (s.daemon.daemon && !s.httpd.no_httpd).then_some(s.httpd.httpd_port);
         server
-            .contact(self.settings.tag.as_deref(), &installed, &enabled, port)
+            .contact(s.tasks.tag.as_deref(), &installed, &enabled, port)
             .await
     }
 
-    /// The server's OPTION WAKEONLAN: the wakeonlan task wakes the machines it lists.
-    #[cfg(feature = "wakeonlan")]
-    async fn wake_on_lan(&self, i: usize, option: &OptionBlock, outcome: &mut Outcome) {
+    /// The tasks a PROLOG reply orders through its OPTIONs (wake-on-LAN, …), one after the
+    /// other, each in its own process.
+    async fn prolog_tasks(&self, i: usize, prolog: &Prolog, outcome: &mut Outcome) {
         let name = self.targets[i].name();
-        if !self.wants_task("wakeonlan") {
-            log::info!("{name}: the server asks for wake-on-LAN, a task not enabled here (--tasks, --no-task)");
-            return;
+        for info in tasks::ALL {
+            let Some(option) = info.prolog_option.and_then(|o| prolog.option(o)) else {
+                continue;
+            };
+            if !info.built {
+                log::info!(
+                    "{name}: the server asks for {}; {}",
+                    info.title,
+                    tasks::not_built(info)
+                );
+                continue;
+            }
+            if !self.wants_task(info.name) {
+                log::info!(
+                    "{name}: the server asks for {}, a task not enabled here (--tasks, --no-task)",
+                    info.title
+                );
+                continue;
+            }
+            let Some(mut cmd) = Command::from_prolog(info.name, option) else {
+                log::error!(
+                    "{name}: the server asks for {} but gives nothing valid to do",
+                    info.title
+                );
+                continue;
+            };
+            cmd.set_debug(self.settings.log.debug > 0);
+            if let Err(e) = self.task(&cmd, false).await {
+                log::error!("{name}: the {} task {e}", info.name);
+                outcome.task_failed = true;
+            }
         }
-        let mut args = wakeonlan_args(option);
-        if args.is_empty() {
-            log::error!("{name}: the server asks for wake-on-LAN but names no valid MAC address");
-            return;
-        }
-        if self.settings.debug > 0 {
-            args.push("--debug".into());
-        }
-        let limit = Duration::from_secs(self.settings.task_timeout);
-        if let Err(e) = child::run("wakeonlan", &args, limit, false).await {
-            log::error!("{name}: the wakeonlan task {e}");
-            outcome.task_failed = true;
-        }
-    }
-
-    #[cfg(not(feature = "wakeonlan"))]
-    async fn wake_on_lan(&self, i: usize, _: &OptionBlock, _: &mut Outcome) {
-        log::info!(
-            "{}: the server asks for wake-on-LAN, which this build does not have",
-            self.targets[i].name()
-        );
     }
 
     /// Runs the inventory task for a server target: its zlib-compressed output.
     async fn make_inventory(&self, i: usize, json: bool, outcome: &mut Outcome) -> Option<Vec<u8>> {
         let t = &self.targets[i];
         let mut args = self.inventory_args(t, if json { "json" } else { "xml" });
-        args.push("--compress".into());
-        args.push("--digests".into());
-        args.push(t.digests_file().to_string_lossy().into_owned());
+        args.compress = true;
+        args.digests = Some(t.digests_file().to_string_lossy().into_owned());
+        args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
         }
-        match self.task("inventory", &args, false).await {
+        match self.task(&Command::Inventory(args), false).await {
             Ok(body) => Some(body),
             Err(e) => {
                 log::error!("{}: the inventory task {e}", t.name());
@@ -467,7 +455,7 @@ impl Agent {
             t.state.max_delay = (h * 3600.0) as u64;
         }
         if t.state.max_delay == 0 {
-            t.state.max_delay = self.settings.delaytime;
+            t.state.max_delay = self.settings.schedule.delaytime;
         }
         t.state.errors = 0;
         t.state.next_run = time::now() + next_delay(t.state.max_delay) as i64;
@@ -480,113 +468,14 @@ impl Agent {
         let cap = if t.state.max_delay > 0 {
             t.state.max_delay
         } else {
-            self.settings.delaytime
+            self.settings.schedule.delaytime
         }
         .max(60);
         t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
     }
 }
 
-/// The wakeonlan task's arguments for an OPTION WAKEONLAN: a `--mac`/`--ip` pair for each
-/// `PARAM MAC=… IP=…` (IP blank when missing or unusable); bad entries are logged and left out.
-#[cfg(feature = "wakeonlan")]
-fn wakeonlan_args(option: &OptionBlock) -> Vec<String> {
-    use crate::tasks::wakeonlan::{parse_ip, parse_mac, MAX_TARGETS};
-    let mut args = Vec::new();
-    let mut count = 0;
-    for p in option
-        .params
-        .iter()
-        .filter(|p| p.name.eq_ignore_ascii_case("PARAM"))
-    {
-        let mac = match p.attr("MAC").map(parse_mac) {
-            Some(Ok(mac)) => mac,
-            Some(Err(e)) => {
-                log::error!("WAKEONLAN: {e}, skipped");
-                continue;
-            }
-            None => {
-                log::error!("WAKEONLAN: a PARAM without MAC, skipped");
-                continue;
-            }
-        };
-        if count == MAX_TARGETS {
-            log::error!("WAKEONLAN: more than {MAX_TARGETS} machines, the rest is left out");
-            break;
-        }
-        let ip = match p.attr("IP").map(parse_ip) {
-            Some(Ok(Some(ip))) => ip.to_string(),
-            Some(Err(e)) => {
-                log::warn!("WAKEONLAN: {e} for {mac}, sending by broadcast");
-                String::new()
-            }
-            _ => String::new(),
-        };
-        args.extend(["--mac".to_string(), mac.to_string(), "--ip".into(), ip]);
-        count += 1;
-    }
-    args
-}
-
 /// The host name as the runs see it (for logs).
 pub fn hostname() -> String {
     os::hostname(&Root::live())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[cfg(feature = "wakeonlan")]
-    #[test]
-    fn wakeonlan_params_become_mac_and_ip_pairs_and_bad_ones_are_left_out() {
-        use crate::protocol::xml::Node;
-        let param = |attrs: &[(&str, &str)]| Node {
-            name: "PARAM".into(),
-            attrs: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Node::default()
-        };
-        let option = OptionBlock {
-            name: "WAKEONLAN".into(),
-            params: vec![
-                param(&[("MAC", "00-11-22-AA-BB-CC"), ("IP", "10.203.7.2")]),
-                param(&[("MAC", "not a mac"), ("IP", "10.203.7.3")]),
-                param(&[("IP", "10.203.7.4")]),
-                param(&[("MAC", "001122aabbcd")]),
-                param(&[("MAC", "00:11:22:aa:bb:ce"), ("IP", "fe80::1")]),
-                Node {
-                    name: "OTHER".into(),
-                    ..param(&[("MAC", "00:11:22:aa:bb:cf")])
-                },
-            ],
-        };
-        assert_eq!(
-            wakeonlan_args(&option),
-            [
-                "--mac",
-                "00:11:22:aa:bb:cc",
-                "--ip",
-                "10.203.7.2",
-                "--mac",
-                "00:11:22:aa:bb:cd",
-                "--ip",
-                "",
-                "--mac",
-                "00:11:22:aa:bb:ce",
-                "--ip",
-                ""
-            ]
-        );
-        let many = OptionBlock {
-            name: "WAKEONLAN".into(),
-            params: vec![param(&[("MAC", "001122aabbcc")]); 1000],
-        };
-        assert_eq!(
-            wakeonlan_args(&many).len(),
-            4 * crate::tasks::wakeonlan::MAX_TARGETS
-        );
-    }
 }

@@ -11,3 +11,6 @@ pub mod random;
 pub mod schedule;
 pub mod time;
 pub mod tz;
+
+/// The port of the agents' HTTP server (the Perl agents' port, which servers call for `/now`).
+pub const AGENT_PORT: u16 = 62354;

@@ -19,7 +19,7 @@ use async_io::Async;
 pub use server::serve;
 
 /// The Perl agents' port.
-pub const DEFAULT_PORT: u16 = 62354;
+pub const DEFAULT_PORT: u16 = crate::core::AGENT_PORT;
 /// Connections served at once. A newcomer past this evicts the connection that has waited
 /// longest on its peer (see [`server`]), so idle sockets cannot lock the others out.
 pub const MAX_CONNECTIONS: usize = 64;

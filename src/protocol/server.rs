@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::compress::{decode_reply, zlib};
 use super::messages::{self, Contact, InventoryReply, Prolog};
 use super::MAX_REPLY;
-use crate::config::Settings;
+use crate::config::Connection;
 use crate::http::{Client, ClientOptions, HttpError, ProxySettings, Response, Url};
 
 /// The User-Agent presented to servers. A stock OCS server only admits PROLOGs from agents
@@ -50,7 +50,8 @@ fn from_http(e: HttpError) -> CommError {
     }
 }
 
-pub fn client_options(s: &Settings, user_agent: String) -> ClientOptions {
+/// The HTTP client's options from the connection settings (TLS, proxy, credentials).
+pub fn client_options(s: &Connection, user_agent: String) -> ClientOptions {
     #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     let mut o = ClientOptions {
         timeout: Duration::from_secs(s.timeout),

@@ -1,4 +1,6 @@
-//! `uagent inventory`: one inventory to stdout or a file (the autonomous mode).
+//! The inventory as a command: `uagent inventory` (the autonomous mode) writes one to stdout or
+//! a file; the agent's `uagent task inventory` adds its DEVICEID, the ACCOUNTINFO the server
+//! keeps, the section digests and compression.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -6,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use super::output::{self, Format};
 use super::{Category, Options, Root};
-use crate::cli::InventoryArgs;
-use crate::core::{exit, logger};
+use super::Args;
+use crate::core::console::say;
+use crate::core::exit;
 use crate::state::ids::deviceid;
-use crate::state::{self, read_small, Vardir};
+use crate::state::{self, read_small, AtomicFile, Vardir};
+use super::digest::Digests;
 
 /// Output buffer: big enough to batch writes, small enough for a router.
 const OUT_BUFFER: usize = 16 * 1024;
@@ -31,7 +35,7 @@ pub fn parse_categories(lists: &[String]) -> Result<Vec<Category>, String> {
     Ok(out)
 }
 
-fn format_of(a: &InventoryArgs) -> Result<Format, String> {
+fn format_of(a: &Args) -> Result<Format, String> {
     if a.json {
         return Ok(Format::Json);
     }
@@ -46,11 +50,11 @@ fn format_of(a: &InventoryArgs) -> Result<Format, String> {
     }
 }
 
-pub fn run(a: &InventoryArgs) -> i32 {
-    logger::init("inventory", u8::from(a.debug));
+/// The inventory command; its exit code.
+pub fn main(a: &Args) -> i32 {
     if a.list_categories {
         for c in Category::ALL {
-            crate::cli::say(&format!("{:<12} {}", c.name(), c.describe()));
+            say(&format!("{:<12} {}", c.name(), c.describe()));
         }
         return exit::OK;
     }
@@ -69,121 +73,14 @@ pub fn run(a: &InventoryArgs) -> i32 {
         Some(dir) => Root::at(Path::new(dir)),
         None => Root::live(),
     };
-    let vardir = Vardir::new(Path::new(
-        a.vardir.as_deref().unwrap_or(state::DEFAULT_VARDIR),
-    ));
-    let deviceid = deviceid(&vardir, &root);
-    let opts = Options {
-        root,
-        deviceid,
-        accountinfo: a
-            .tag
-            .iter()
-            .map(|t| ("TAG".to_string(), t.clone()))
-            .collect(),
-        skip,
-        previous: None,
-        digests: false,
-    };
-
-    match &a.output {
+    let deviceid = match &a.deviceid {
+        Some(id) => id.clone(),
         None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
-            match write(&opts, format, &mut out) {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    log::error!("cannot write the inventory to standard output: {e}");
-                    exit::OUTPUT
-                }
-            }
-        }
-        Some(path) => {
-            let mut target = PathBuf::from(path);
-            if target.is_dir() {
-                target.push(format!("{}.{}", opts.deviceid, format.extension()));
-            }
-            // A device or pipe (/dev/stdout, a FIFO) is written as it is; a file is replaced whole.
-            let special = fs::metadata(&target).is_ok_and(|m| !m.is_file());
-            let result = if special {
-                fs::OpenOptions::new()
-                    .write(true)
-                    .open(&target)
-                    .and_then(|f| {
-                        let mut out = BufWriter::with_capacity(OUT_BUFFER, f);
-                        write(&opts, format, &mut out)?;
-                        out.flush()
-                    })
-            } else {
-                write_file(&opts, format, &target)
-            };
-            match result {
-                Ok(()) => {
-                    log::info!("inventory written to {}", target.display());
-                    exit::OK
-                }
-                Err(e) => {
-                    log::error!("cannot write the inventory to {}: {e}", target.display());
-                    exit::OUTPUT
-                }
-            }
-        }
-    }
-}
-
-/// Streams one inventory in `format` to `out`.
-pub fn write(opts: &Options, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
-    super::run(opts, sink.as_mut())?;
-    Ok(())
-}
-
-/// Writes the inventory next to `target`, then renames it into place: a failed run leaves
-/// any previous file as it was.
-pub fn write_file(opts: &Options, format: Format, target: &Path) -> io::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let file = fs::File::create(&tmp)?;
-        let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
-        write(opts, format, &mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `uagent task inventory`: the inventory as the agent runs it in a child process. The document
-/// goes to `--output` (a local target) or to stdout, zlib-compressed for a server; the section
-/// digests are compared with the previous ones and the new set is left beside them for the
-/// agent to keep once the server has accepted the inventory.
-pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
-    let format = match Format::from_name(a.format.as_deref().unwrap_or("xml")) {
-        Some(f) => f,
-        None => {
-            log::error!("unknown format {:?}", a.format);
-            return exit::USAGE;
+            let vardir = a.vardir.as_deref().unwrap_or(state::DEFAULT_VARDIR);
+            deviceid(&Vardir::new(Path::new(vardir)), &root)
         }
     };
-    let skip = match parse_categories(&a.no_category) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("{e}");
-            return exit::USAGE;
-        }
-    };
-    let accountinfo = a
+    let mut accountinfo: Vec<(String, String)> = a
         .accountinfo
         .iter()
         .filter_map(|kv| {
@@ -191,73 +88,102 @@ pub fn run_task(a: &crate::cli::TaskArgs) -> i32 {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
+    if let Some(t) = &a.tag {
+        if !accountinfo.iter().any(|(k, _)| k.eq_ignore_ascii_case("TAG")) {
+            accountinfo.push(("TAG".to_string(), t.clone()));
+        }
+    }
     let previous = a
         .digests
         .as_ref()
         .and_then(|p| read_small(Path::new(p)).ok().flatten())
         .map(|t| super::digest::Digests::from_lines(&t));
-    let root = Root::live();
-    let deviceid = match &a.deviceid {
-        Some(id) => id.clone(),
-        None => deviceid(&Vardir::new(Path::new(state::DEFAULT_VARDIR)), &root),
-    };
     let opts = Options {
         root,
         deviceid,
-        digests: a.digests.is_some(),
         accountinfo,
         skip,
+        digests: a.digests_out.is_some(),
         previous,
     };
-    let result = match (&a.output, a.compress) {
-        (Some(path), _) => write_file(&opts, format, Path::new(path)).map(|_| None),
-        (None, compress) => {
-            let stdout = io::stdout();
-            let out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
-            if compress {
-                #[cfg(feature = "client")]
-                {
-                    let mut z = crate::protocol::compress::ZlibWriter::new(out);
-                    let d = write_digests(&opts, format, &mut z);
-                    d.and_then(|d| z.finish().and_then(|mut o| o.flush()).map(|_| Some(d)))
-                }
-                #[cfg(not(feature = "client"))]
-                {
-                    drop(out);
-                    Err(io::Error::other(
-                        "this build has no compression (built without the client feature)",
-                    ))
-                }
-            } else {
-                let mut out = out;
-                write_digests(&opts, format, &mut out).and_then(|d| out.flush().map(|_| Some(d)))
+    let (result, place) = match &a.output {
+        None => (to_stdout(&opts, format, a.compress), "standard output".to_string()),
+        Some(path) => {
+            let mut target = PathBuf::from(path);
+            if target.is_dir() {
+                target.push(format!("{}.{}", opts.deviceid, format.extension()));
             }
+            (to_path(&opts, format, &target), target.display().to_string())
         }
     };
     match result {
         Ok(digests) => {
-            if let (Some(d), Some(path)) = (digests, &a.digests) {
-                if opts.previous.as_ref() != Some(&d) {
-                    let new = format!("{path}.new");
-                    if let Err(e) = state::write_atomic(Path::new(&new), d.to_lines().as_bytes()) {
-                        log::warn!("cannot keep the section digests in {new}: {e}");
+            if a.output.is_some() {
+                log::info!("inventory written to {place}");
+            }
+            if let Some(out) = &a.digests_out {
+                if opts.previous.as_ref() != Some(&digests) {
+                    if let Err(e) = state::write_atomic(Path::new(out), digests.to_lines().as_bytes()) {
+                        log::warn!("cannot keep the section digests in {out}: {e}");
                     }
                 }
             }
             exit::OK
         }
         Err(e) => {
-            log::error!("cannot write the inventory: {e}");
+            log::error!("cannot write the inventory to {place}: {e}");
             exit::OUTPUT
         }
     }
+}
+
+/// Streams the inventory to stdout, zlib-compressed with `compress` (for a server).
+fn to_stdout(opts: &Options, format: Format, compress: bool) -> io::Result<Digests> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
+    if compress {
+        #[cfg(feature = "client")]
+        {
+            let mut z = crate::protocol::compress::ZlibWriter::new(out);
+            let d = write_digests(opts, format, &mut z)?;
+            z.finish()?.flush()?;
+            Ok(d)
+        }
+        #[cfg(not(feature = "client"))]
+        {
+            drop(out);
+            Err(io::Error::other(
+                "this build has no compression (built without the client feature)",
+            ))
+        }
+    } else {
+        let d = write_digests(opts, format, &mut out)?;
+        out.flush()?;
+        Ok(d)
+    }
+}
+
+/// Writes the inventory to `target`: a file is replaced whole (a failed run leaves the old one
+/// as it was); a device or pipe (/dev/stdout, a FIFO) is written as it is.
+fn to_path(opts: &Options, format: Format, target: &Path) -> io::Result<Digests> {
+    if fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+        let f = fs::OpenOptions::new().write(true).open(target)?;
+        let mut out = BufWriter::with_capacity(OUT_BUFFER, f);
+        let d = write_digests(opts, format, &mut out)?;
+        out.flush()?;
+        return Ok(d);
+    }
+    let mut out = BufWriter::with_capacity(OUT_BUFFER, AtomicFile::create(target)?);
+    let d = write_digests(opts, format, &mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.commit()?;
+    Ok(d)
 }
 
 fn write_digests(
     opts: &Options,
     format: Format,
     out: &mut dyn Write,
-) -> io::Result<super::digest::Digests> {
+) -> io::Result<Digests> {
     let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
     super::run(opts, sink.as_mut())
 }

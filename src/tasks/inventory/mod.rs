@@ -6,6 +6,7 @@
 //! HARDWARE repeats from other sections are gathered in [`Facts`] on the way, and HARDWARE is
 //! written last.
 
+mod args;
 pub mod battery;
 pub mod bios;
 pub mod command;
@@ -30,6 +31,8 @@ pub mod vm;
 use std::io;
 
 pub use crate::sys::Root;
+pub use args::Args;
+pub use command::main;
 use digest::{Digesting, Digests, Discard};
 use sink::{Section, Sink};
 

@@ -1,0 +1,127 @@
+//! The configuration file: `key = value` lines with the reference agents' keys, `#` comments,
+//! quotes, and `include "FILE"` or `include "DIR/"` (every `*.cfg` in name order).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::Settings;
+
+/// Configuration file read when `--conf-file` is not given (a missing one is fine).
+pub const DEFAULT_CONF_FILE: &str = "/etc/uagent/agent.cfg";
+/// Largest configuration file read, and deepest `include` chain.
+const MAX_CONF_FILE: u64 = 256 * 1024;
+const MAX_INCLUDE_DEPTH: usize = 4;
+/// Most files an included folder gives.
+const MAX_INCLUDED_FILES: usize = 256;
+
+impl Settings {
+    /// Reads a configuration file into these settings. Unknown keys are not errors (a newer
+    /// file on an older agent must not stop it): each is added to `notes`, for the caller to
+    /// log once the logger is set up. Bad values are errors.
+    pub fn load_file(&mut self, path: &Path, notes: &mut Vec<String>) -> Result<(), String> {
+        self.load_file_at(path, 0, notes)
+    }
+
+    /// Reads settings from `text`, as [`Settings::to_text`] writes them (`name` says where
+    /// they come from in errors). No includes.
+    pub fn load_text(&mut self, text: &str, name: &str) -> Result<(), String> {
+        let mut notes = Vec::new();
+        self.load_lines(text, Path::new(name), usize::MAX, &mut notes)?;
+        match notes.first() {
+            Some(n) => Err(n.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn load_file_at(
+        &mut self,
+        path: &Path,
+        depth: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let mut text = String::new();
+        fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONF_FILE).read_to_string(&mut text))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        self.load_lines(&text, path, depth, notes)
+    }
+
+    fn load_lines(
+        &mut self,
+        text: &str,
+        path: &Path,
+        depth: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        for (n, raw) in text.lines().enumerate() {
+            let at = || format!("{}:{}", path.display(), n + 1);
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("include") {
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(format!("{}: includes nested too deep", at()));
+                }
+                let target = unquote(rest.trim());
+                let target = path.parent().unwrap_or(Path::new("/")).join(target);
+                self.include(&target, depth + 1, notes)?;
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(format!("{}: expected `key = value`", at()));
+            };
+            let value = unquote(value.trim());
+            if super::key(key).is_none() {
+                notes.push(format!(
+                    "{}: unknown setting {:?}, ignored",
+                    at(),
+                    key.trim()
+                ));
+                continue;
+            }
+            self.set(key, &value)
+                .map_err(|e| format!("{}: {e}", at()))?;
+        }
+        Ok(())
+    }
+
+    /// `include "conf.d/"` reads every `*.cfg` of a directory in name order.
+    fn include(
+        &mut self,
+        target: &Path,
+        depth: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        if target.is_dir() {
+            let mut files: Vec<PathBuf> = fs::read_dir(target)
+                .map_err(|e| format!("cannot read {}: {e}", target.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+                .collect();
+            files.sort();
+            for f in files.iter().take(MAX_INCLUDED_FILES) {
+                self.load_file_at(f, depth, notes)?;
+            }
+            Ok(())
+        } else if target.exists() {
+            self.load_file_at(target, depth, notes)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Strips surrounding quotes; an unquoted value loses a trailing ` # comment`.
+fn unquote(v: &str) -> String {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        return v[1..v.len() - 1].to_string();
+    }
+    match v.find(" #") {
+        Some(i) => v[..i].trim_end().to_string(),
+        None => v.to_string(),
+    }
+}

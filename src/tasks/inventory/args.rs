@@ -1,0 +1,129 @@
+//! The command line of the inventory (`uagent inventory`, the `uagent-inventory` launcher, and
+//! `uagent task inventory` as the agent starts it, with the options only the agent gives).
+
+use argh::FromArgs;
+
+#[derive(FromArgs, Debug, Default, Clone, PartialEq)]
+/// Write one inventory of this machine (or of a system under --root), XML to stdout by default.
+#[argh(subcommand, name = "inventory")]
+pub struct Args {
+    /// read every file under DIR instead of / and ask the running system nothing
+    #[argh(option)]
+    pub root: Option<String>,
+    /// output format: xml (default), json or html
+    #[argh(option)]
+    pub format: Option<String>,
+    /// same as --format json
+    #[argh(switch)]
+    pub json: bool,
+    /// same as --format html
+    #[argh(switch)]
+    pub html: bool,
+    /// write to FILE (or into DIR as <deviceid>.<format>) instead of stdout
+    #[argh(option, short = 'o')]
+    pub output: Option<String>,
+    /// the TAG sent in ACCOUNTINFO
+    #[argh(option, short = 't')]
+    pub tag: Option<String>,
+    /// categories to leave out, comma-separated (see --list-categories); may be repeated
+    #[argh(option)]
+    pub no_category: Vec<String>,
+    /// list the categories and exit
+    #[argh(switch)]
+    pub list_categories: bool,
+    /// state directory (holds the DEVICEID); default /var/lib/uagent
+    #[argh(option)]
+    pub vardir: Option<String>,
+    /// more log lines
+    #[argh(switch)]
+    pub debug: bool,
+    /// the DEVICEID to use (the agent gives its own)
+    #[argh(option, hidden_help)]
+    pub deviceid: Option<String>,
+    /// an ACCOUNTINFO entry KEY=VALUE (repeatable)
+    #[argh(option, hidden_help)]
+    pub accountinfo: Vec<String>,
+    /// file of the section digests the server last accepted
+    #[argh(option, hidden_help)]
+    pub digests: Option<String>,
+    /// where to leave the digests of this inventory, when they differ from --digests
+    #[argh(option, hidden_help)]
+    pub digests_out: Option<String>,
+    /// zlib-compress what goes to stdout
+    #[argh(switch, hidden_help)]
+    pub compress: bool,
+}
+
+impl Args {
+    /// The inventory is ordered by the PROLOG reply's RESPONSE, not by an OPTION.
+    #[cfg(feature = "client")]
+    pub fn from_prolog(_: &crate::protocol::messages::OptionBlock) -> Option<Args> {
+        None
+    }
+
+    /// The arguments that parse back into these (after `uagent task inventory`).
+    pub fn to_argv(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut each = |name: &str, values: &[String]| {
+            for v in values {
+                out.push(format!("--{name}"));
+                out.push(v.clone());
+            }
+        };
+        each("root", self.root.as_slice());
+        each("format", self.format.as_slice());
+        each("output", self.output.as_slice());
+        each("tag", self.tag.as_slice());
+        each("no-category", &self.no_category);
+        each("vardir", self.vardir.as_slice());
+        each("deviceid", self.deviceid.as_slice());
+        each("accountinfo", &self.accountinfo);
+        each("digests", self.digests.as_slice());
+        each("digests-out", self.digests_out.as_slice());
+        for (on, name) in [
+            (self.json, "--json"),
+            (self.html, "--html"),
+            (self.list_categories, "--list-categories"),
+            (self.debug, "--debug"),
+            (self.compress, "--compress"),
+        ] {
+            if on {
+                out.push(name.into());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_task_command_line_round_trips() {
+        let full = Args {
+            root: Some("/mnt/fw".into()),
+            format: Some("json".into()),
+            json: true,
+            html: true,
+            output: Some("/tmp/a b.xml".into()),
+            tag: Some("--not-an-option".into()),
+            no_category: vec!["software,process".into(), "user".into()],
+            list_categories: true,
+            vardir: Some("/etc/uagent".into()),
+            debug: true,
+            deviceid: Some("box-2026-01-01-00-00-00".into()),
+            accountinfo: vec!["TAG=a=b".into(), "X=".into()],
+            digests: Some("/s/digests".into()),
+            digests_out: Some("/s/digests.new".into()),
+            compress: true,
+        };
+        for a in [Args::default(), full] {
+            let argv = a.to_argv();
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let back = Args::from_args(&["uagent", "task", "inventory"], &argv)
+                .unwrap_or_else(|e| panic!("{argv:?}: {}", e.output));
+            assert_eq!(back, a);
+        }
+    }
+}
