@@ -335,7 +335,7 @@ impl Agent {
                         let t = &mut self.targets[i];
                         t.commit_digests();
                         if let Some(info) = reply.account_update {
-                            t.state.accountinfo = info;
+                            t.state.set_accountinfo(info);
                         }
                     }
                     Err(e) => {

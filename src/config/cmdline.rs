@@ -196,7 +196,9 @@ pub fn help(usage: &str, summary: &str, opts: &[Opt], groups: &[Group]) -> Strin
             _ => k.help.to_string(),
         };
         // A short option the command's own options take is theirs.
-        let short = k.short.filter(|c| !opts.iter().any(|o| o.short == Some(*c)));
+        let short = k
+            .short
+            .filter(|c| !opts.iter().any(|o| o.short == Some(*c)));
         rows.push((left(short, k.name, k.meta), help));
     }
     let width = rows

@@ -27,6 +27,12 @@ impl ServerKind {
     }
 }
 
+/// Most ACCOUNTINFO entries kept for a target.
+pub const MAX_ACCOUNTINFO: usize = 64;
+
+/// The ACCOUNTINFO entries kept for a target.
+pub type AccountInfo = heapless::Vec<(String, String), MAX_ACCOUNTINFO>;
+
 /// What a target remembers between runs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
@@ -36,7 +42,7 @@ pub struct State {
     pub max_delay: u64,
     pub server: ServerKind,
     /// ACCOUNTINFO the OCS server asked to keep and send back.
-    pub accountinfo: Vec<(String, String)>,
+    pub accountinfo: AccountInfo,
     /// Failed contacts in a row (for the retry back-off).
     pub errors: u32,
 }
@@ -63,6 +69,17 @@ fn unescape(v: &str) -> String {
 }
 
 impl State {
+    /// Keeps the ACCOUNTINFO a server sent, up to [`MAX_ACCOUNTINFO`] entries.
+    pub fn set_accountinfo(&mut self, info: Vec<(String, String)>) {
+        if info.len() > MAX_ACCOUNTINFO {
+            log::warn!(
+                "the server sent {} ACCOUNTINFO entries: the first {MAX_ACCOUNTINFO} are kept",
+                info.len()
+            );
+        }
+        self.accountinfo = info.into_iter().take(MAX_ACCOUNTINFO).collect();
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "next_run={}\nmax_delay={}\nserver={}\nerrors={}\n",
@@ -98,9 +115,8 @@ impl State {
                 }
                 _ => {
                     if let Some(key) = k.strip_prefix("accountinfo.") {
-                        if st.accountinfo.len() < 64 {
-                            st.accountinfo.push((unescape(key), unescape(v)));
-                        }
+                        // Past the bound, entries are left out.
+                        let _ = st.accountinfo.push((unescape(key), unescape(v)));
                     }
                 }
             }
@@ -236,10 +252,12 @@ mod tests {
             next_run: 1_700_000_000,
             max_delay: 86_400,
             server: ServerKind::Glpi,
-            accountinfo: vec![("TAG".into(), "site=a\nb".into())],
+            accountinfo: [("TAG".into(), "site=a\nb".into())].into_iter().collect(),
             errors: 2,
         };
         assert_eq!(State::from_text(&st.to_text()), st);
+        let many: String = (0..100).map(|i| format!("accountinfo.K{i}=v\n")).collect();
+        assert_eq!(State::from_text(&many).accountinfo.len(), MAX_ACCOUNTINFO);
         let damaged = State::from_text("next_run=zz\n\u{0}garbage\nserver=xml\n");
         assert_eq!(damaged.next_run, 0);
         assert_eq!(damaged.server, ServerKind::Xml);

@@ -80,7 +80,8 @@ fn read(root: &Root) -> Zone {
 }
 
 /// Whether each warning was already given (the zone is loaded by several collectors).
-static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static WARNED: Mutex<heapless::Vec<String, MAX_REMEMBERED_WARNINGS>> =
+    Mutex::new(heapless::Vec::new());
 
 fn warn_once(msg: String) {
     let mut seen = match WARNED.lock() {
@@ -91,9 +92,8 @@ fn warn_once(msg: String) {
         return;
     }
     log::warn!("{msg}");
-    if seen.len() < MAX_REMEMBERED_WARNINGS {
-        seen.push(msg);
-    }
+    // Past the bound a warning may be said again: better than forgetting to say it.
+    let _ = seen.push(msg);
 }
 
 /// Text quoted in a warning, cut short.

@@ -24,6 +24,8 @@ pub mod sink;
 pub mod smbios;
 pub mod software;
 pub mod storage;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod usb;
 pub mod users;
 pub mod vm;

@@ -158,7 +158,7 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::inventory::smbios::recorder::{get, run};
+    use crate::tasks::inventory::test_support::{get, run};
     use std::fs;
     use std::path::Path;
 

@@ -141,24 +141,24 @@ pub fn parse_methods(list: &[String]) -> Result<Vec<Method>, String> {
     Ok(out)
 }
 
+/// The UDP ports of one run, at most [`MAX_PORTS`].
+pub type Ports = heapless::Vec<u16, MAX_PORTS>;
+
 /// `--port`: UDP ports, 9 when none is given.
-pub fn parse_ports(list: &[String]) -> Result<Vec<u16>, String> {
-    let mut out = Vec::new();
+pub fn parse_ports(list: &[String]) -> Result<Ports, String> {
+    let mut out = Ports::new();
     for p in items(list) {
         let port = p
             .parse::<u16>()
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(|| format!("invalid port {}: expected 1 to 65535", quoted(p)))?;
-        if !out.contains(&port) {
-            if out.len() == MAX_PORTS {
-                return Err(format!("more than {MAX_PORTS} ports"));
-            }
-            out.push(port);
+        if !out.contains(&port) && out.push(port).is_err() {
+            return Err(format!("more than {MAX_PORTS} ports"));
         }
     }
     if out.is_empty() {
-        out.push(DEFAULT_PORT);
+        out = Ports::from_slice(&[DEFAULT_PORT]).unwrap_or_default();
     }
     Ok(out)
 }
@@ -190,7 +190,7 @@ pub struct Target {
 pub struct Request {
     pub targets: Vec<Target>,
     pub methods: Vec<Method>,
-    pub ports: Vec<u16>,
+    pub ports: Ports,
     pub interface: Option<String>,
 }
 

@@ -125,9 +125,9 @@ fn methods_default_to_ethernet_then_udp_and_keep_the_order_given() {
 
 #[test]
 fn ports_default_to_9_and_7_can_be_added() {
-    assert_eq!(parse_ports(&[]), Ok(vec![9]));
-    assert_eq!(parse_ports(&s(&["9,7"])), Ok(vec![9, 7]));
-    assert_eq!(parse_ports(&s(&["7", "7"])), Ok(vec![7]));
+    assert_eq!(parse_ports(&[]).unwrap(), [9]);
+    assert_eq!(parse_ports(&s(&["9,7"])).unwrap(), [9, 7]);
+    assert_eq!(parse_ports(&s(&["7", "7"])).unwrap(), [7]);
     assert!(parse_ports(&s(&["0"])).is_err());
     assert!(parse_ports(&s(&["70000"])).is_err());
     assert!(parse_ports(&s(&["1,2,3,4,5,6,7,8,9"])).is_err());
