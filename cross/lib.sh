@@ -16,6 +16,19 @@ SETS="minimal default full"
 say() { printf '[cross] %s\n' "$*" >&2; }
 die() { printf '[cross] error: %s\n' "$*" >&2; exit 1; }
 
+# Says where a script stopped when a command fails under set -e: the script, the file and line
+# of the command (lib.sh's own when the command is in one of its functions), the command as
+# written, and its exit code. Each script calls it once after sourcing this file; set -E
+# carries the trap into functions and command substitutions.
+trap_errors() {
+    set -E
+    trap 'err_report "$?" "${BASH_SOURCE[0]:-$0}" "$LINENO" "$BASH_COMMAND"' ERR
+}
+err_report() { # CODE FILE LINE COMMAND
+    printf '[cross] FAILED: %s: command '"'"'%s'"'"' at %s:%s exited %s\n' \
+        "${0#"$REPO"/}" "$4" "${2#"$REPO"/}" "$3" "$1" >&2
+}
+
 # Runs a command after printing it, so that a log shows how to repeat any step by hand.
 run() {
     printf '[cross] $' >&2
@@ -81,8 +94,9 @@ add_pip_bin_to_path() {
 setup_zig() {
     add_pip_bin_to_path
     local have_zig have_zb
-    have_zig=$(python3 -m ziglang version 2>/dev/null)
-    have_zb=$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}')
+    # Neither is installed on a machine that never built: an empty version, not an error.
+    have_zig=$(python3 -m ziglang version 2>/dev/null) || have_zig=
+    have_zb=$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}') || have_zb=
     if [ "$have_zig" != "$ZIG_VERSION" ] || [ "$have_zb" != "$ZIGBUILD_VERSION" ]; then
         pip_install "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
         hash -r
@@ -98,8 +112,9 @@ setup_rust_for() { # TRIPLE (after load_target)
     grep -q '^rust-src' <<<"$have" || run rustup component add rust-src >&2
     grep -q '^llvm-tools' <<<"$have" || run rustup component add llvm-tools >&2
     # A prebuilt std spares the unit-test build a second std build.
+    # (grep reads a string, not a pipe: grep -q leaving early would fail the pipe under pipefail.)
     if [ "$STD" = prebuilt ]; then
-        rustup target list --installed | grep -qx "$TRIPLE" || run rustup target add "$TRIPLE" >&2
+        grep -qx "$TRIPLE" <<<"$(rustup target list --installed)" || run rustup target add "$TRIPLE" >&2
     fi
 }
 
