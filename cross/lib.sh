@@ -25,15 +25,19 @@ trap_errors() {
     trap 'err_report "$?" "${BASH_SOURCE[0]:-$0}" "$LINENO" "$BASH_COMMAND"' ERR
 }
 err_report() { # CODE FILE LINE COMMAND
+    local cmd=$4
+    # Inside run() the failing command is "$@": name the one it ran.
+    [ "$cmd" != '"$@"' ] || [ -z "$RUN_LAST" ] || cmd=$RUN_LAST
     printf '[cross] FAILED: %s: command '"'"'%s'"'"' at %s:%s exited %s\n' \
-        "${0#"$REPO"/}" "$4" "${2#"$REPO"/}" "$3" "$1" >&2
+        "${0#"$REPO"/}" "$cmd" "${2#"$REPO"/}" "$3" "$1" >&2
 }
 
 # Runs a command after printing it, so that a log shows how to repeat any step by hand.
+RUN_LAST=
 run() {
-    printf '[cross] $' >&2
-    printf ' %q' "$@" >&2
-    printf '\n' >&2
+    RUN_LAST=$(printf ' %q' "$@")
+    RUN_LAST=${RUN_LAST# }
+    printf '[cross] $ %s\n' "$RUN_LAST" >&2
     "$@"
 }
 
