@@ -109,7 +109,7 @@ def _script(path, *args, env=None):
     shown before the error, so that a stopped run says why."""
     p = subprocess.run(["bash", path, *args], capture_output=True, text=True, env=env)
     if p.returncode != 0:
-        sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
+        sys.stderr.write(f"--- {os.path.basename(path)}: stdout\n{p.stdout[-2000:]}--- stderr\n{p.stderr[-4000:]}")
         raise RuntimeError(f"{os.path.relpath(path, REPO)} {' '.join(args)} exited {p.returncode}")
     return p.stdout
 
