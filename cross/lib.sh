@@ -88,10 +88,15 @@ apt_install() {
         >/dev/null || die "apt-get install $* failed"
 }
 
-# pip puts scripts in the user base when it cannot write the system one.
+# Where pip puts scripts: the interpreter's own scripts directory (which a pyenv or venv
+# Python does not put on PATH by itself: its shims are made only by `pyenv rehash`), or the
+# user base when it cannot write there.
 add_pip_bin_to_path() {
-    local base
-    base=$(python3 -m site --user-base 2>/dev/null) && PATH=$PATH:$base/bin
+    local dir
+    dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null) || dir=
+    case ":$PATH:" in *":$dir:"*) ;; *) [ -z "$dir" ] || PATH=$PATH:$dir ;; esac
+    dir=$(python3 -m site --user-base 2>/dev/null) || dir=
+    case ":$PATH:" in *":$dir/bin:"*) ;; *) [ -z "$dir" ] || PATH=$PATH:$dir/bin ;; esac
     export PATH
 }
 
