@@ -16,11 +16,28 @@ SETS="minimal default full"
 say() { printf '[cross] %s\n' "$*" >&2; }
 die() { printf '[cross] error: %s\n' "$*" >&2; exit 1; }
 
+# Says where a script stopped when a command fails under set -e: the script, the file and line
+# of the command (lib.sh's own when the command is in one of its functions), the command as
+# written, and its exit code. Each script calls it once after sourcing this file; set -E
+# carries the trap into functions and command substitutions.
+trap_errors() {
+    set -E
+    trap 'err_report "$?" "${BASH_SOURCE[0]:-$0}" "$LINENO" "$BASH_COMMAND"' ERR
+}
+err_report() { # CODE FILE LINE COMMAND
+    local cmd=$4
+    # Inside run() the failing command is "$@": name the one it ran.
+    [ "$cmd" != '"$@"' ] || [ -z "$RUN_LAST" ] || cmd=$RUN_LAST
+    printf '[cross] FAILED: %s: command '"'"'%s'"'"' at %s:%s exited %s\n' \
+        "${0#"$REPO"/}" "$cmd" "${2#"$REPO"/}" "$3" "$1" >&2
+}
+
 # Runs a command after printing it, so that a log shows how to repeat any step by hand.
+RUN_LAST=
 run() {
-    printf '[cross] $' >&2
-    printf ' %q' "$@" >&2
-    printf '\n' >&2
+    RUN_LAST=$(printf ' %q' "$@")
+    RUN_LAST=${RUN_LAST# }
+    printf '[cross] $ %s\n' "$RUN_LAST" >&2
     "$@"
 }
 
@@ -71,18 +88,24 @@ apt_install() {
         >/dev/null || die "apt-get install $* failed"
 }
 
-# pip puts scripts in the user base when it cannot write the system one.
+# Where pip puts scripts: the interpreter's own scripts directory (which a pyenv or venv
+# Python does not put on PATH by itself: its shims are made only by `pyenv rehash`), or the
+# user base when it cannot write there.
 add_pip_bin_to_path() {
-    local base
-    base=$(python3 -m site --user-base 2>/dev/null) && PATH=$PATH:$base/bin
+    local dir
+    dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null) || dir=
+    case ":$PATH:" in *":$dir:"*) ;; *) [ -z "$dir" ] || PATH=$PATH:$dir ;; esac
+    dir=$(python3 -m site --user-base 2>/dev/null) || dir=
+    case ":$PATH:" in *":$dir/bin:"*) ;; *) [ -z "$dir" ] || PATH=$PATH:$dir/bin ;; esac
     export PATH
 }
 
 setup_zig() {
     add_pip_bin_to_path
     local have_zig have_zb
-    have_zig=$(python3 -m ziglang version 2>/dev/null)
-    have_zb=$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}')
+    # Neither is installed on a machine that never built: an empty version, not an error.
+    have_zig=$(python3 -m ziglang version 2>/dev/null) || have_zig=
+    have_zb=$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}') || have_zb=
     if [ "$have_zig" != "$ZIG_VERSION" ] || [ "$have_zb" != "$ZIGBUILD_VERSION" ]; then
         pip_install "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
         hash -r
@@ -98,8 +121,9 @@ setup_rust_for() { # TRIPLE (after load_target)
     grep -q '^rust-src' <<<"$have" || run rustup component add rust-src >&2
     grep -q '^llvm-tools' <<<"$have" || run rustup component add llvm-tools >&2
     # A prebuilt std spares the unit-test build a second std build.
+    # (grep reads a string, not a pipe: grep -q leaving early would fail the pipe under pipefail.)
     if [ "$STD" = prebuilt ]; then
-        rustup target list --installed | grep -qx "$TRIPLE" || run rustup target add "$TRIPLE" >&2
+        grep -qx "$TRIPLE" <<<"$(rustup target list --installed)" || run rustup target add "$TRIPLE" >&2
     fi
 }
 

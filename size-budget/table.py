@@ -59,9 +59,14 @@ def main():
     ap.add_argument("--dir-suffix", default="")
     ap.add_argument("--timings", default="")
     ap.add_argument("--report", default="")
-    ap.add_argument("--targets", nargs="+", required=True)
-    ap.add_argument("--sets", nargs="+", required=True)
+    ap.add_argument("--pairs", nargs="+", required=True, metavar="TRIPLE:SET")
     a = ap.parse_args()
+    pairs = []
+    for p in a.pairs:
+        t, sep, s = p.rpartition(":")
+        if not sep or not t or not s:
+            sys.exit(f"table.py: --pairs wants TRIPLE:SET, got {p!r}")
+        pairs.append((t, s))
 
     budgets = read_budgets(a.budgets)
     timings = {}
@@ -71,32 +76,31 @@ def main():
             timings[t] = int(s)
 
     rows, failures = [], 0
-    for t in a.targets:
-        for s in a.sets:
-            path = os.path.join(a.out_root, t + a.dir_suffix, "out", s, "uagent")
-            budget, aim = budgets.get((t, s), (None, None))
-            if not os.path.exists(path):
-                rows.append((t, s, None, budget, aim, "FAIL: not built"))
-                failures += 1
-                continue
-            size = os.path.getsize(path)
-            facts = elf_facts(path)
-            status = "ok"
-            if facts is None:
-                status = "FAIL: not an ELF file"
-            elif not facts[0]:
-                status = "FAIL: dynamically linked"
-            elif not facts[1]:
-                status = "FAIL: not stripped"
-            elif budget is None:
-                status = "FAIL: no row in budgets.tsv"
-            elif size > budget * KIB:
-                status = "FAIL: over budget"
-            elif aim is not None and size > aim * KIB:
-                status = "ok (over the aim)"
-            if status.startswith("FAIL"):
-                failures += 1
-            rows.append((t, s, size, budget, aim, status))
+    for t, s in pairs:
+        path = os.path.join(a.out_root, t + a.dir_suffix, "out", s, "uagent")
+        budget, aim = budgets.get((t, s), (None, None))
+        if not os.path.exists(path):
+            rows.append((t, s, None, budget, aim, "FAIL: not built"))
+            failures += 1
+            continue
+        size = os.path.getsize(path)
+        facts = elf_facts(path)
+        status = "ok"
+        if facts is None:
+            status = "FAIL: not an ELF file"
+        elif not facts[0]:
+            status = "FAIL: dynamically linked"
+        elif not facts[1]:
+            status = "FAIL: not stripped"
+        elif budget is None:
+            status = "FAIL: no row in budgets.tsv"
+        elif size > budget * KIB:
+            status = "FAIL: over budget"
+        elif aim is not None and size > aim * KIB:
+            status = "ok (over the aim)"
+        if status.startswith("FAIL"):
+            failures += 1
+        rows.append((t, s, size, budget, aim, status))
 
     head = ["target", "set", "bytes", "KiB", "budget KiB", "headroom KiB", "aim KiB", "status"]
     table = []

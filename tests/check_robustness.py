@@ -20,20 +20,15 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEMA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "schema", "inventory.schema.json"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e"))
+from lib import SCHEMA, Checks  # noqa: E402
+
 # Peak RSS allowed for one run on the big inputs: far above what the agent needs (about 1 MiB),
 # far below what reading them whole would take. Not checked under an emulator (it counts itself).
 RSS_LIMIT_KIB = 6 * 1024
 
-failures = 0
-
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + (f": {detail}" if detail and not ok else ""))
-    if not ok:
-        failures += 1
+checks = Checks()
+check = checks.true
 
 
 def write(root, rel, data, mode=None):
@@ -279,8 +274,7 @@ def main():
         check("no temporary file left behind", not leftovers, str(leftovers))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("robustness")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ modes, owners and links, the binary's ELF header (machine, byte order, static) a
 name under qemu; then runs the packaged init script with a stand-in for OpenWrt's UCI and
 procd helpers (tests/openwrt_standin.sh) and checks the command line it gives procd.
 
-    tests/openwrt_package_test.py [--target TRIPLE]... [--keep]
+    tests/openwrt_package_test.py [--target TRIPLE]... [--package TRIPLE:SET]... [--keep]
 
-Default targets: mipsel-unknown-linux-musl and armv7-unknown-linux-musleabihf. The binaries
-come from cross/build (reused when already built). The shell is busybox sh when installed (as
-on OpenWrt), else sh. Ends with 'openwrt-package: N passed, M failed'.
+--target checks the full and minimal packages of TRIPLE; --package checks one package (CI
+names the sets it built: see tests/run.sh). Default: --target mipsel-unknown-linux-musl
+--target armv7-unknown-linux-musleabihf. At least one full package is needed: the init script
+is checked from it. The binaries come from cross/build (reused when already built). The shell
+is busybox sh when installed (as on OpenWrt), else sh. Ends with 'openwrt-package: N passed,
+M failed'.
 """
 import argparse
 import gzip
@@ -25,7 +28,9 @@ import sys
 import tarfile
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e"))
+from lib import REPO, Checks  # noqa: E402
+
 BUILD_IPK = os.path.join(REPO, "cross", "openwrt", "build-ipk")
 STANDIN = os.path.join(REPO, "tests", "openwrt_standin.sh")
 
@@ -38,21 +43,6 @@ ELF = {
     "aarch64-unknown-linux-musl": (183, "little", "aarch64_cortex-a53"),
     "x86_64-unknown-linux-musl": (62, "little", "x86_64"),
 }
-
-
-class Report:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, want, got):
-        ok = want == got
-        if ok:
-            self.passed += 1
-            print(f"  ok   {what}")
-        else:
-            self.failed += 1
-            print(f"  FAIL {what}: got {got!r}, expected {want!r}")
-        return ok
 
 
 def cargo_version():
@@ -116,57 +106,57 @@ def check_package(rep, triple, set_, ipk, work):
     t = f"{triple} {set_}"
     machine, order, arch = ELF[triple]
     version = cargo_version()
-    rep.check(f"{t}: file name", f"uagent_{version}-1_{arch}.ipk", os.path.basename(ipk))
+    rep.equal(f"{t}: file name", f"uagent_{version}-1_{arch}.ipk", os.path.basename(ipk))
     names, m = read_ipk(ipk)
-    rep.check(f"{t}: outer members in ipkg-build's order", ["./debian-binary", "./data.tar.gz", "./control.tar.gz"], names)
-    rep.check(f"{t}: debian-binary", b"2.0\n", m.get("./debian-binary"))
+    rep.equal(f"{t}: outer members in ipkg-build's order", ["./debian-binary", "./data.tar.gz", "./control.tar.gz"], names)
+    rep.equal(f"{t}: debian-binary", b"2.0\n", m.get("./debian-binary"))
     for n in ("./data.tar.gz", "./control.tar.gz"):
-        rep.check(f"{t}: {n} is gzip", b"\x1f\x8b", m[n][:2])
+        rep.equal(f"{t}: {n} is gzip", b"\x1f\x8b", m[n][:2])
 
     ctl = tarfile.open(fileobj=io.BytesIO(m["./control.tar.gz"]), mode="r:gz")
     cmembers = {i.name: i for i in ctl.getmembers()}
     fields = control_fields(ctl.extractfile("./control").read().decode())
-    rep.check(f"{t}: Package", "uagent", fields.get("Package"))
-    rep.check(f"{t}: Version from Cargo.toml", f"{version}-1", fields.get("Version"))
-    rep.check(f"{t}: Architecture", arch, fields.get("Architecture"))
-    rep.check(f"{t}: License", "GPL-2.0-or-later", fields.get("License"))
-    rep.check(f"{t}: Section", "admin", fields.get("Section"))
-    rep.check(f"{t}: Description present", True, bool(fields.get("Description")))
-    rep.check(f"{t}: no Depends (static binary)", None, fields.get("Depends"))
+    rep.equal(f"{t}: Package", "uagent", fields.get("Package"))
+    rep.equal(f"{t}: Version from Cargo.toml", f"{version}-1", fields.get("Version"))
+    rep.equal(f"{t}: Architecture", arch, fields.get("Architecture"))
+    rep.equal(f"{t}: License", "GPL-2.0-or-later", fields.get("License"))
+    rep.equal(f"{t}: Section", "admin", fields.get("Section"))
+    rep.equal(f"{t}: Description present", True, bool(fields.get("Description")))
+    rep.equal(f"{t}: no Depends (static binary)", None, fields.get("Depends"))
     data_tar = gzip.decompress(m["./data.tar.gz"])
-    rep.check(f"{t}: Installed-Size is the unpacked data tar's size", str(len(data_tar)), fields.get("Installed-Size"))
+    rep.equal(f"{t}: Installed-Size is the unpacked data tar's size", str(len(data_tar)), fields.get("Installed-Size"))
     full = set_ == "full"
-    rep.check(f"{t}: Require-User only with the service", "uagent:uagent" if full else None, fields.get("Require-User"))
+    rep.equal(f"{t}: Require-User only with the service", "uagent:uagent" if full else None, fields.get("Require-User"))
     want_ctl = {"./control": 0o644, "./postinst": 0o755, "./prerm": 0o755}
     if full:
         want_ctl["./conffiles"] = 0o644
     got_ctl = {n: i.mode & 0o7777 for n, i in cmembers.items() if i.isfile()}
-    rep.check(f"{t}: control members and modes", want_ctl, got_ctl)
+    rep.equal(f"{t}: control members and modes", want_ctl, got_ctl)
     if full:
-        rep.check(f"{t}: conffiles", "/etc/config/uagent\n", ctl.extractfile("./conffiles").read().decode())
+        rep.equal(f"{t}: conffiles", "/etc/config/uagent\n", ctl.extractfile("./conffiles").read().decode())
     post = ctl.extractfile("./postinst").read().decode()
-    rep.check(f"{t}: postinst runs default_postinst", True, 'default_postinst "$0" "$@"' in post and post.startswith("#!/bin/sh\n"))
+    rep.equal(f"{t}: postinst runs default_postinst", True, 'default_postinst "$0" "$@"' in post and post.startswith("#!/bin/sh\n"))
 
     data = tarfile.open(fileobj=io.BytesIO(data_tar), mode="r:")
     entries = {i.name: i for i in data.getmembers()}
-    rep.check(f"{t}: every entry owned by root (0:0)", set(), {n for n, i in entries.items() if (i.uid, i.gid) != (0, 0)})
+    rep.equal(f"{t}: every entry owned by root (0:0)", set(), {n for n, i in entries.items() if (i.uid, i.gid) != (0, 0)})
     files = {n: i.mode & 0o7777 for n, i in entries.items() if i.isfile()}
     want_files = {"./usr/bin/uagent": 0o755}
     if full:
         want_files.update({"./etc/init.d/uagent": 0o755, "./etc/config/uagent": 0o600, "./lib/upgrade/keep.d/uagent": 0o644})
-    rep.check(f"{t}: files and modes", want_files, files)
+    rep.equal(f"{t}: files and modes", want_files, files)
     links = {n: i.linkname for n, i in entries.items() if i.issym()}
     want_links = {"./usr/bin/uagent-inventory": "uagent"}
     if set_ != "minimal":
         want_links["./usr/bin/uagent-injector"] = "uagent"
-    rep.check(f"{t}: launcher links", want_links, links)
+    rep.equal(f"{t}: launcher links", want_links, links)
     if full:
         keep = data.extractfile("./lib/upgrade/keep.d/uagent").read().decode()
-        rep.check(f"{t}: sysupgrade keeps the vardir", "/etc/uagent/\n", keep)
+        rep.equal(f"{t}: sysupgrade keeps the vardir", "/etc/uagent/\n", keep)
 
     binary = data.extractfile("./usr/bin/uagent").read()
-    rep.check(f"{t}: ELF machine and byte order", (machine, order), elf_header(binary))
-    rep.check(f"{t}: binary is static", True, elf_is_static(binary))
+    rep.equal(f"{t}: ELF machine and byte order", (machine, order), elf_header(binary))
+    rep.equal(f"{t}: binary is static", True, elf_is_static(binary))
 
     # Unpack as opkg would and run the launcher link under qemu: its name picks the subcommand.
     root = os.path.join(work, f"{triple}-{set_}")
@@ -174,12 +164,12 @@ def check_package(rep, triple, set_, ipk, work):
     qemu = shlex.split(target_conf(triple).get("QEMU", "") or "")
     runner = [shutil.which(qemu[0])] + qemu[1:] if qemu else []
     if qemu and not runner[0]:
-        rep.check(f"{t}: {qemu[0]} installed (cross/test-qemu installs it)", True, False)
+        rep.equal(f"{t}: {qemu[0]} installed (cross/test-qemu installs it)", True, False)
     else:
         p = subprocess.run(runner + [os.path.join(root, "usr/bin/uagent-inventory"), "--list-categories"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         cats = p.stdout.decode().split()
-        rep.check(f"{t}: uagent-inventory --list-categories runs as 'uagent inventory'", (0, True), (p.returncode, "cpu" in cats))
+        rep.equal(f"{t}: uagent-inventory --list-categories runs as 'uagent inventory'", (0, True), (p.returncode, "cpu" in cats))
     return root
 
 
@@ -232,11 +222,11 @@ def check_init(rep, root, work):
     shipped = open(os.path.join(root, "etc/config/uagent")).read()
     print(f"  (init script run by {' '.join(shell())})")
     p = subprocess.run(shell() + ["-n", os.path.join(root, "etc/init.d/uagent")], stderr=subprocess.PIPE)
-    rep.check("init: parses as POSIX sh", (0, b""), (p.returncode, p.stderr))
+    rep.equal("init: parses as POSIX sh", (0, b""), (p.returncode, p.stderr))
 
     rc, log, argv, _ = run_init(root, shipped, work, "shipped")
-    rep.check("init: the shipped config (enabled 0) starts nothing", (0, None), (rc, argv))
-    rep.check("init: reload trigger on the uagent config", True, "reload_trigger uagent" in log)
+    rep.equal("init: the shipped config (enabled 0) starts nothing", (0, None), (rc, argv))
+    rep.equal("init: reload trigger on the uagent config", True, "reload_trigger uagent" in log)
 
     var, state = os.path.join(work, "var"), os.path.join(work, "run")
     rc, log, argv, _ = run_init(root, config_with(
@@ -252,64 +242,71 @@ def check_init(rep, root, work):
             "--ca-cert-file", "/etc/ssl/certs/ca-certificates.crt", "--no-ssl-check",
             "--proxy", "http://proxy:3128", "--timeout", "90", "--no-task", "deploy,wakeonlan",
             "--vardir", var, "--statedir", state, "--logger", "stderr", "--debug", "--debug"]
-    rep.check("init: every UCI option on the command line", want, argv)
-    rep.check("init: started", 0, rc)
-    rep.check("init: runs as the uagent user", True, "set_param user uagent" in log)
-    rep.check("init: respawn, stdout and stderr to the log, restart on config change",
+    rep.equal("init: every UCI option on the command line", want, argv)
+    rep.equal("init: started", 0, rc)
+    rep.equal("init: runs as the uagent user", True, "set_param user uagent" in log)
+    rep.equal("init: respawn, stdout and stderr to the log, restart on config change",
               {"set_param respawn 3600 5 5", "set_param stdout 1", "set_param stderr 1", "set_param file /etc/config/uagent"},
               {l for l in log if l.split()[1:2] in (["respawn"], ["stdout"], ["stderr"], ["file"])})
-    rep.check("init: vardir and statedir made for the user", True,
+    rep.equal("init: vardir and statedir made for the user", True,
               os.path.isdir(var) and os.path.isdir(state) and f"chown uagent {var}" in log and f"chown uagent {state}" in log)
-    rep.check("init: vardir mode 0700", 0o700, os.stat(var).st_mode & 0o777)
+    rep.equal("init: vardir mode 0700", 0o700, os.stat(var).st_mode & 0o777)
 
     rc, log, argv, _ = run_init(root, config_with(
         shipped, enabled="1", server="https://a.example/,https://b.example/", httpd="0", user="root",
         logger="syslog", vardir=var, statedir=state), work, "nohttpd")
     want = ["/usr/bin/uagent", "--daemon", "--server", "https://a.example/,https://b.example/",
             "--delaytime", "3600", "--no-httpd", "--vardir", var, "--statedir", state, "--logger", "syslog"]
-    rep.check("init: httpd 0 gives --no-httpd and no httpd options; comma list as an option", want, argv)
-    rep.check("init: user root: no user switch, no chown", (False, False),
+    rep.equal("init: httpd 0 gives --no-httpd and no httpd options; comma list as an option", want, argv)
+    rep.equal("init: user root: no user switch, no chown", (False, False),
               (any(l.startswith("set_param user") for l in log), any(l.startswith("chown") for l in log)))
 
     rc, log, argv, err = run_init(root, config_with(shipped, enabled="1", user="nosuchuser",
                                                     local="/tmp/inv", vardir=var, statedir=state), work, "local")
-    rep.check("init: local directory alone is enough", ["--local", "/tmp/inv"], argv[2:4] if argv else None)
-    rep.check("init: a missing user falls back to root, saying so", (False, True),
+    rep.equal("init: local directory alone is enough", ["--local", "/tmp/inv"], argv[2:4] if argv else None)
+    rep.equal("init: a missing user falls back to root, saying so", (False, True),
               (any(l.startswith("set_param user") for l in log), "nosuchuser" in err))
 
     rc, log, argv, err = run_init(root, config_with(shipped, enabled="1", vardir=var, statedir=state), work, "noserver")
-    rep.check("init: no server and no local: not started, with a message", (1, None, True),
+    rep.equal("init: no server and no local: not started, with a message", (1, None, True),
               (rc, argv, "set a server" in err))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--target", action="append")
+    ap.add_argument("--target", action="append", default=[], help="the full and minimal packages of TRIPLE")
+    ap.add_argument("--package", action="append", default=[], metavar="TRIPLE:SET", help="one package")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
-    targets = a.target or ["mipsel-unknown-linux-musl", "armv7-unknown-linux-musleabihf"]
+    targets = a.target or ([] if a.package else ["mipsel-unknown-linux-musl", "armv7-unknown-linux-musleabihf"])
+    packages = [(t, s) for t in targets for s in ("full", "minimal")]
+    for p in a.package:
+        triple, _, set_ = p.rpartition(":")
+        if triple not in ELF or set_ not in ("full", "default", "minimal"):
+            ap.error(f"--package wants TRIPLE:SET with TRIPLE one of {', '.join(ELF)} and SET full, default or minimal, not {p!r}")
+        packages.append((triple, set_))
+    if not any(s == "full" for _, s in packages):
+        ap.error("no full package among those asked for: the init script is checked from one")
     work = tempfile.mkdtemp(prefix="uagent-ipk-")
-    rep = Report()
+    rep = Checks()
     init_root = None
-    for triple in targets:
-        for set_ in ("full", "minimal"):
-            print(f"== {triple} {set_}")
-            ipk = build_ipk(triple, set_, os.path.join(work, "out"))
-            root = check_package(rep, triple, set_, ipk, work)
-            if set_ == "full":
-                init_root = init_root or root
-                # Same inputs, same bytes: the package is reproducible.
-                again = build_ipk(triple, set_, os.path.join(work, "out2"))
-                digest = lambda f: hashlib.sha256(open(f, "rb").read()).hexdigest()
-                rep.check(f"{triple} full: rebuilt package is byte-identical", digest(ipk), digest(again))
+    for triple, set_ in packages:
+        print(f"== {triple} {set_}")
+        ipk = build_ipk(triple, set_, os.path.join(work, "out"))
+        root = check_package(rep, triple, set_, ipk, work)
+        if set_ == "full":
+            init_root = init_root or root
+            # Same inputs, same bytes: the package is reproducible.
+            again = build_ipk(triple, set_, os.path.join(work, "out2"))
+            digest = lambda f: hashlib.sha256(open(f, "rb").read()).hexdigest()
+            rep.equal(f"{triple} full: rebuilt package is byte-identical", digest(ipk), digest(again))
     print("== init script")
     check_init(rep, init_root, work)
     if a.keep:
         print(f"work directory: {work}")
     else:
         shutil.rmtree(work)
-    print(f"openwrt-package: {rep.passed} passed, {rep.failed} failed")
-    return 1 if rep.failed else 0
+    return rep.done("openwrt-package")
 
 
 if __name__ == "__main__":

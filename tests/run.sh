@@ -5,39 +5,84 @@
 #
 #   bash tests/run.sh            # everything
 #   STAGES="unit corpus" bash tests/run.sh   # some stages only
+#   UAGENT_ALL_TARGETS=1 bash tests/run.sh   # the cross stage builds every target x set
+#
+# A stage that stops says so: 'FAILED: stage NAME: command '...' at FILE:LINE exited N'.
 set -euo pipefail
+# -E: the ERR trap reaches functions and subshells; inherit_errexit: a command substitution
+# stops at its first failure instead of going on and handing back a half result.
+set -E
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-STAGES=${STAGES:-"setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench"}
+ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench"
+STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
+stage=start
+
+on_error() { # CODE FILE LINE COMMAND
+  printf "\nFAILED: stage %s: command '%s' at %s:%s exited %s\n" "$stage" "$4" "${2#"$repo"/}" "$3" "$1" >&2
+}
+trap 'on_error "$?" "${BASH_SOURCE[0]:-$0}" "$LINENO" "$BASH_COMMAND"' ERR
 
 say() { printf '\n=== %s\n' "$*"; }
 have_stage() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }
 timed() {
   local name=$1; shift
   local t0; t0=$(date +%s)
+  stage=$name
   "$@"
   echo "--- $name: $(( $(date +%s) - t0 )) s"
+}
+for s in $STAGES; do
+  case " $ALL_STAGES " in *" $s "*) ;; *) echo "tests/run.sh: unknown stage '$s' (stages: $ALL_STAGES)" >&2; exit 1 ;; esac
+done
+
+# Debian packages, installed when missing (apt-get update only when an install needs it).
+debs() {
+  local need="" p
+  for p in "$@"; do
+    # dpkg-query fails for a package it never saw: that is the "not installed" answer.
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then need="$need $p"; fi
+  done
+  [ -n "$need" ] || return 0
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null; }
 }
 
 [ -d "$shared/corpus" ] || { echo "tests/run.sh: $shared/corpus not found (../shared must sit beside the repository)" >&2; exit 1; }
 
+# The shell scripts: they parse, and none reads a version or a path of a tool in a way that
+# stops the script when the tool is not installed yet (`x=$(tool --version)` under set -e).
+scripts() {
+  say "scripts: syntax, and no version probe that fails when a tool is missing"
+  local files f bad
+  files=$(git ls-files tests/run.sh 'tests/*.sh' 'tests/**/*.sh' 'cross/*' 'size-budget/*' .ci/run |
+    while read -r f; do if head -n 1 "$f" | grep -q '^#!.*bash'; then echo "$f"; fi; done)
+  files="$files cross/lib.sh"
+  for f in $files; do bash -n "$f"; done
+  # shellcheck disable=SC2086
+  bad=$(grep -nE '^[[:space:]]*(local[[:space:]]+)?[A-Za-z_]+=\$\([^)]*(--version|-m [a-z_]+ version|command -v|which )[^)]*\)[[:space:]]*$' $files || true)
+  if [ -n "$bad" ]; then
+    printf '%s\n' "$bad"
+    echo "these assignments stop the script when the tool is missing: add '|| VAR=' (see cross/lib.sh setup_zig)"
+  fi
+  [ -z "$bad" ]
+  echo "$(echo $files | wc -w) scripts parse; no bare version probe"
+}
+
 setup() {
   say "setup: packages and tools"
-  export DEBIAN_FRONTEND=noninteractive
-  local need=""
-  for p in curl time ca-certificates strace wrk hyperfine iproute2 procps; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
-  done
-  if [ -n "$need" ]; then
-    apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 ||
-      { apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null; }
-  fi
+  debs curl time ca-certificates strace wrk hyperfine iproute2 procps
   python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
-  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
-  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  local installed
+  installed=$(rustup component list --installed)
+  grep -q '^rustfmt' <<<"$installed" || rustup component add rustfmt
+  grep -q '^clippy' <<<"$installed" || rustup component add clippy
 }
 
 unit() {
@@ -52,49 +97,57 @@ unit() {
   cargo clippy -q --features full -- -D warnings
 }
 
+# The host's release binary (built here: a failed build stops the stage before any check).
 host_binary() {
   cargo build -q --release
-  echo "$repo/target/release/uagent"
+  bin=$repo/target/release/uagent
 }
 
 corpus() {
   say "corpus: every expected.json fact of ../shared/corpus (x86_64)"
-  python3 tests/check_corpus.py --binary "$(host_binary)"
+  host_binary
+  python3 tests/check_corpus.py --binary "$bin"
 }
 
 robustness() {
   say "robustness: bad and big trees, unwritable outputs"
-  python3 tests/check_robustness.py --binary "$(host_binary)"
+  host_binary
+  python3 tests/check_robustness.py --binary "$bin"
 }
 
 ocs() {
   say "ocs: a real OCS Inventory server on loopback"
+  host_binary
   bash tests/ocs/server-up.sh --reset-db
-  python3 tests/ocs/check_local_inventory.py --binary "$(host_binary)"
+  python3 tests/ocs/check_local_inventory.py --binary "$bin"
 }
 
 agent() {
   say "agent: half-managed runs, several targets and the injector against the real OCS server; where log lines go"
+  host_binary
   bash tests/ocs/server-up.sh >/dev/null
-  python3 tests/agent/check_ocs_runs.py --binary "$(host_binary)"
-  python3 tests/agent/check_logging.py --binary "$(host_binary)"
+  python3 tests/agent/check_ocs_runs.py --binary "$bin"
+  python3 tests/agent/check_logging.py --binary "$bin"
 }
 
 faults() {
   say "faults: the project's fake server's faults, the spool, the next run"
+  host_binary
   python3 tests/peers/test_fake_server.py
-  python3 tests/agent/check_faults.py --binary "$(host_binary)"
+  python3 tests/agent/check_faults.py --binary "$bin"
 }
 
 glpi() {
   say "glpi: GLPI's native protocol against the project's GLPI stand-in"
-  python3 tests/agent/check_glpi.py --binary "$(host_binary)"
+  host_binary
+  python3 tests/agent/check_glpi.py --binary "$bin"
 }
 
 tls() {
   say "tls: mod_ssl in front of the real OCS server, CONNECT proxies"
+  host_binary
   bash tests/ocs/server-up.sh >/dev/null
-  python3 tests/agent/check_tls.py --binary "$(host_binary)"
+  python3 tests/agent/check_tls.py --binary "$bin"
 }
 
 wakeonlan() {
@@ -114,29 +167,42 @@ daemon() {
 }
 
 cross() {
-  say "cross: static builds for every target and feature set within their size budget; ARM and MIPS under qemu; the OpenWrt package"
-  for p in busybox qemu-user-static; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-      apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
-      { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
-  done
-  # The OpenWrt targets (and x86_64, which the benchmarks use) on every run; the others when
-  # UAGENT_ALL_TARGETS=1 (about 8 minutes more: see size-budget/README.md for their sizes).
-  local targets="--target mipsel-unknown-linux-musl --target armv7-unknown-linux-musleabihf --target mips-unknown-linux-musl --target x86_64-unknown-linux-musl"
-  [ "${UAGENT_ALL_TARGETS:-0}" = 1 ] && targets=
-  size-budget/check $targets
-  cross/test-qemu mipsel-unknown-linux-musl
-  cross/test-qemu mips-unknown-linux-musl
-  cross/test-qemu armv7-unknown-linux-musleabihf
-  python3 tests/openwrt_package_test.py
+  debs busybox qemu-user-static
+  local mipsel=mipsel-unknown-linux-musl mips=mips-unknown-linux-musl armv7=armv7-unknown-linux-musleabihf
+  local x86_64=x86_64-unknown-linux-musl
+  if [ "${UAGENT_ALL_TARGETS:-0}" = 1 ]; then
+    say "cross: every target x feature set within its size budget; ARM and MIPS under qemu; the OpenWrt packages"
+    size-budget/check
+    cross/test-qemu $mipsel
+    cross/test-qemu $mips
+    cross/test-qemu $armv7
+    python3 tests/openwrt_package_test.py --package $mipsel:full --package $mipsel:minimal \
+      --package $armv7:full --package $armv7:minimal
+  else
+    # CI: std and the dependencies are built once per target and feature set, and those
+    # builds are most of this stage's time. So: each target's full set (what the qemu tests
+    # and the services use), and mipsel's minimal and default, the two smaller sets on the
+    # target that is the tightest for size. The rest: UAGENT_ALL_TARGETS=1.
+    say "cross: the full set of each OpenWrt target and x86_64, mipsel's three sets, within their size budget; ARM and MIPS under qemu; the OpenWrt packages"
+    size-budget/check --only $mipsel:full --only $mipsel:minimal --only $mipsel:default \
+      --only $armv7:full --only $mips:full --only $x86_64:full
+    cross/test-qemu $mipsel --set full
+    cross/test-qemu $mips --set full
+    cross/test-qemu $armv7 --set full
+    python3 tests/openwrt_package_test.py --package $mipsel:full --package $mipsel:minimal \
+      --package $mipsel:default --package $armv7:full
+  fi
 }
 
 bench() {
   say "bench: inventory, half-managed HTTPS run and daemon, beside the Perl agents (x86_64 musl builds)"
-  export DEBIAN_FRONTEND=noninteractive
-  dpkg-query -W -f='${Status}' fusioninventory-agent 2>/dev/null | grep -q "install ok installed" ||
+  # What the benchmarks run, so that this stage also works on its own on a fresh machine.
+  debs time hyperfine curl procps
+  # The Perl agent with its recommended packages (dmidecode, pciutils...), as admins install it.
+  if ! dpkg-query -W -f='${Status}' fusioninventory-agent 2>/dev/null | grep -q "install ok installed"; then
     apt-get install -y -qq fusioninventory-agent >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq fusioninventory-agent >/dev/null; }
+      { apt-get update -qq && apt-get install -y -qq fusioninventory-agent >/dev/null; }
+  fi
   local out=target/cross/x86_64-unknown-linux-musl/out
   cross/build x86_64-unknown-linux-musl --set default --set full >/dev/null
   python3 tests/bench/inventory.py --binary $out/default/uagent
@@ -144,7 +210,7 @@ bench() {
   python3 tests/bench/daemon.py --binary $out/full/uagent
 }
 
-for s in setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench; do
+for s in $ALL_STAGES; do
   if have_stage "$s"; then timed "$s" "$s"; fi
 done
 echo

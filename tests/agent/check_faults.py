@@ -10,16 +10,19 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import Checks, free_port  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "peers", "fake_server.py")
 UNREACHABLE, REFUSED = 3, 4
-failures = 0
+checks = Checks()
+check = checks.true
 
 # fault mode, where, expected exit code, words the error line must contain
 CASES = [
@@ -36,13 +39,6 @@ CASES = [
     ("many-headers", "prolog", REFUSED, "header fields"),
     ("huge-length", "prolog", REFUSED, "larger than"),
 ]
-
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + ("" if ok or not detail else f": {detail}"))
-    failures += not ok
-    return ok
 
 
 class Fake:
@@ -90,9 +86,7 @@ def main():
     work = tempfile.mkdtemp(prefix="uagent-faults-")
     try:
         print("== server down")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         vardir = os.path.join(work, "down")
         code, err = run(args, vardir, f"http://127.0.0.1:{port}/ocsinventory")
         check("exit code 3 (unreachable)", code == UNREACHABLE, f"{code}: {err[-300:]}")
@@ -147,8 +141,7 @@ def main():
             p.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("faults")
 
 
 if __name__ == "__main__":

@@ -16,16 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import SCHEMA, Checks  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "peers", "fake_server.py")
-SCHEMA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "schema", "inventory.schema.json"))
-failures = 0
-
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + ("" if ok or not detail else f": {detail}"))
-    failures += not ok
+checks = Checks()
+check = checks.true
 
 
 def requests(log):
@@ -82,8 +79,7 @@ def main():
         fake.kill()
         fake.wait()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("glpi")
 
 
 if __name__ == "__main__":

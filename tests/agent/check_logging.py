@@ -16,19 +16,17 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import Checks  # noqa: E402
+
 STAMPED = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\[(core|inventory)\]\[(debug|info|warning|error)\] \S")
 TAGGED = re.compile(r"^\[(core|inventory)\]\[(debug|info|warning|error)\] \S")
 TASK_ERROR = '[inventory][error] unknown category "bogus"'
-
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + (f": {detail}" if detail != "" else ""))
-    failures += not ok
-    return ok
+checks = Checks(always_detail=True)
+check = checks.true
 
 
 def run(binary, work, *args, prefix=()):
@@ -142,8 +140,7 @@ def main():
         syslog_logger(binary, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"logging: {'all checks passed' if not failures else f'{failures} check(s) failed'}")
-    raise SystemExit(1 if failures else 0)
+    raise SystemExit(checks.done("logging"))
 
 
 if __name__ == "__main__":

@@ -19,29 +19,12 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared"))
-SERVER = "http://127.0.0.1/ocsinventory"
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import OCS_URL, SHARED, Checks, free_port, sql  # noqa: E402
 
-
-def check(what, want, got):
-    global failures
-    ok = want == got
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}: {got!r}" + ("" if ok else f" (expected {want!r})"))
-    failures += not ok
-    return ok
-
-
-def sql(query):
-    out = subprocess.run(["mariadb", "-N", "-B", "ocsweb", "-e", query], check=True, capture_output=True, text=True)
-    return [line.split("\t") for line in out.stdout.splitlines()]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SERVER = OCS_URL
+checks = Checks()
+check = checks.equal
 
 
 class Proxy:
@@ -167,8 +150,7 @@ def main():
     finally:
         proxy.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("ocs-runs")
 
 
 if __name__ == "__main__":

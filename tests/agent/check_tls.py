@@ -17,33 +17,19 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PEERS = os.path.join(HERE, "..", "peers")
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import Checks, proxy_up, sql, tls_up  # noqa: E402
 
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + ("" if ok or not detail else f": {detail}"))
-    failures += not ok
-
-
-def env_of(script):
-    out = subprocess.run(["bash", os.path.join(PEERS, script)], capture_output=True, text=True, check=True).stdout
-    return dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
-
-
-def sql(query):
-    out = subprocess.run(["mariadb", "-N", "-B", "ocsweb", "-e", query], check=True, capture_output=True, text=True)
-    return [line.split("\t") for line in out.stdout.splitlines()]
+checks = Checks()
+check = checks.true
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     args = ap.parse_args()
-    tls = env_of("tls-up.sh")
-    proxy = env_of("proxy-up.sh")
+    tls = tls_up()
+    proxy = proxy_up()
     work = tempfile.mkdtemp(prefix="uagent-tls-")
     n = [0]
 
@@ -102,8 +88,7 @@ def main():
         check("inject: exit 0 and stored", p.returncode == 0 and stored(did), p.stderr[-300:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("tls")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 server) of uagent, beside fusioninventory-agent's `--server … --force`, in the same run.
 
 The peak is GNU time's, over the whole process tree (uagent's inventory runs in a child
-process). Target on the x86_64 musl build: <= 3 MiB.
+process). Fails when a target is missed: uagent's peak RSS <= 3 MiB on the x86_64 musl build
+and >= 10x less than the Perl agent's in this run (about 40x when measured); the binary within
+its row of size-budget/budgets.tsv. The median wall times are printed, not judged: they are
+mostly the server's and this machine's.
 
     tests/bench/https_run.py --binary target/cross/x86_64-unknown-linux-musl/out/default/uagent
 """
@@ -14,8 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import Checks, check_size, ocs_server_up, tls_up  # noqa: E402
+
 LIMIT_KIB = 3 * 1024
+RATIO = 10.0
 PERL_UA = "FusionInventory-Agent_v2.6-3"
 
 
@@ -32,12 +38,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--size-budget", metavar="TRIPLE:SET", help="the budget row for the binary (default: from its path)")
     args = ap.parse_args()
     # The stock OCS server admits the Perl agent's PROLOG only with its exact UA listed.
-    env = dict(os.environ, OCS_EXTRA_UA=PERL_UA)
-    subprocess.run(["bash", os.path.join(HERE, "..", "ocs", "server-up.sh")], env=env, check=True, capture_output=True)
-    out = subprocess.run(["bash", os.path.join(HERE, "..", "peers", "tls-up.sh")], capture_output=True, text=True, check=True).stdout
-    tls = dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
+    ocs_server_up(extra_ua=PERL_UA)
+    tls = tls_up()
+    checks = Checks()
     work = tempfile.mkdtemp(prefix="uagent-bench-https-")
     try:
         ours, theirs = [], []
@@ -60,10 +66,13 @@ def main():
         print(f"{'':30} {'peak RSS':>10} {'median wall':>12}")
         print(f"{'uagent':30} {u_rss:>6} KiB {u_wall:>10.2f} s")
         print(f"{'fusioninventory-agent':30} {p_rss:>6} KiB {p_wall:>10.2f} s")
-        print(f"{'ratio':30} {p_rss / u_rss:>8.1f} x")
-        ok = u_rss <= LIMIT_KIB
-        print(("FAIL " if not ok else "") + f"https run: uagent peak RSS {u_rss} KiB, target <= {LIMIT_KIB} KiB")
-        return 0 if ok else 1
+        wall_ratio = f"{p_wall / u_wall:>10.1f} x" if u_wall > 0 else f"{'-':>12}"  # GNU time counts in 10 ms
+        print(f"{'ratio':30} {p_rss / u_rss:>8.1f} x {wall_ratio}")
+        print("(absolute times depend on this machine, its load and the server: printed, not judged)")
+        checks.true(f"uagent peak RSS {u_rss} KiB <= {LIMIT_KIB} KiB", u_rss <= LIMIT_KIB)
+        checks.true(f"{p_rss / u_rss:.1f}x less memory than fusioninventory-agent (target >= {RATIO:.0f}x)", p_rss / u_rss >= RATIO)
+        check_size(checks, args.binary, args.size_budget)
+        return checks.done("bench-https")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -13,32 +13,16 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import OCS_URL, Checks, free_port, ocs_server_up, sql, wait_for  # noqa: E402
 
-
-def check(what, ok, detail=""):
-    global failures
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}" + ("" if ok or not detail else f": {detail}"))
-    failures += not ok
-    return ok
-
-
-def sql(query):
-    out = subprocess.run(["mariadb", "-N", "-B", "ocsweb", "-e", query], check=True, capture_output=True, text=True)
-    return [line.split("\t") for line in out.stdout.splitlines()]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+checks = Checks()
+check = checks.true
 
 
 def http(url, source="127.0.0.1", timeout=10):
@@ -47,15 +31,6 @@ def http(url, source="127.0.0.1", timeout=10):
                         "--path-as-is", url], capture_output=True, timeout=timeout + 5)
     body, _, code = p.stdout.rpartition(b"\n")
     return int(code or 0), body
-
-
-def wait_for(pred, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def lastcome(deviceid):
@@ -67,13 +42,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     args = ap.parse_args()
-    subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "..", "ocs", "server-up.sh")], check=True, capture_output=True)
+    ocs_server_up()
     work = tempfile.mkdtemp(prefix="uagent-daemon-")
     vardir = os.path.join(work, "var")
     logfile = os.path.join(work, "uagent.log")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [args.binary, "--daemon", "--server", "http://127.0.0.1/ocsinventory", "--vardir", vardir, "--delaytime", "6",
+    cmd = [args.binary, "--daemon", "--server", OCS_URL, "--vardir", vardir, "--delaytime", "6",
            "--httpd-ip", "127.0.0.1", "--httpd-port", str(port), "--logfile", logfile, "--no-category", "software,process"]
     daemon = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -179,8 +154,7 @@ def main():
             daemon.kill()
             daemon.wait()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("daemon")
 
 
 if __name__ == "__main__":

@@ -162,7 +162,10 @@ rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$work/wrk.out")
 [ -n "$rps" ] || rps=0
 [ "$rps" -ge "$MIN_RPS" ] || fail "request rate $rps/s below $MIN_RPS/s"
 if grep -q "Socket errors" "$work/wrk.out"; then
-  read -r connect read write timeout < <(sed -n 's/.*connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$work/wrk.out")
+  connect=x read=0 write=0 timeout=0
+  # read fails when sed finds no such line: connect stays x and says so below.
+  read -r connect read write timeout < <(sed -n 's/.*connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$work/wrk.out") || true
+  [ "$connect" != x ] || { fail "wrk printed socket errors in a form this script does not read"; connect=0; }
   [ "$((connect + read + write))" -eq 0 ] || fail "wrk socket errors: connect $connect, read $read, write $write (timeouts $timeout)"
 fi
 non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$work/wrk.out")

@@ -9,6 +9,7 @@ The expected values are read here from the machine itself (hostname, /proc/memin
     tests/ocs/check_local_inventory.py --binary target/release/uagent [--url http://127.0.0.1/ocsinventory]
 """
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -16,25 +17,17 @@ import tempfile
 import xml.etree.ElementTree as ET
 import zlib
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import OCS_URL, Checks, sql  # noqa: E402
 
-
-def check(what, want, got):
-    global failures
-    ok = want == got
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}: {got!r}" + ("" if ok else f" (expected {want!r})"))
-    failures += not ok
-
-
-def sql(query):
-    out = subprocess.run(["mariadb", "-N", "-B", "ocsweb", "-e", query], check=True, capture_output=True, text=True)
-    return [line.split("\t") for line in out.stdout.splitlines()]
+checks = Checks()
+check = checks.equal
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--url", default="http://127.0.0.1/ocsinventory")
+    ap.add_argument("--url", default=OCS_URL)
     args = ap.parse_args()
 
     vardir = tempfile.mkdtemp(prefix="uagent-ocs-")
@@ -60,6 +53,7 @@ def main():
     rows = sql(f"SELECT ID, NAME, MEMORY, PROCESSORT, PROCESSORN FROM hardware WHERE DEVICEID='{deviceid}'")
     check("hardware rows for the DEVICEID", 1, len(rows))
     if not rows:
+        checks.done("ocs")
         return 1
     hid, name, memory, processort, processorn = rows[0]
     check("hardware.NAME (short host name)", socket.gethostname().split(".")[0], name)
@@ -73,8 +67,7 @@ def main():
     check("software rows = SOFTWARES sent", sent_software, stored)
     check("software rows = installed dpkg packages", packages, stored)
     check("cpus rows = CPUS sent", sent_cpus, int(sql(f"SELECT COUNT(*) FROM cpus WHERE HARDWARE_ID={hid}")[0][0]))
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return checks.done("ocs")
 
 
 if __name__ == "__main__":

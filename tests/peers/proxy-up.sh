@@ -79,6 +79,13 @@ if ! command -v tinyproxy >/dev/null; then
   fi
 fi
 id tinyproxy >/dev/null 2>&1 || die "user tinyproxy missing (the Debian package creates it)"
+# ss (iproute2) tells whether a port is taken and when an instance listens: without it every
+# start would look like a failure.
+if ! command -v ss >/dev/null; then
+  log "installing iproute2 (ss)"
+  apt-get install -y -qq --no-install-recommends iproute2 >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends iproute2 >/dev/null; }
+fi
 
 # ---------------------------------------------------------------- 2. instances
 install -d -m 755 -o tinyproxy -g tinyproxy "$STATE"

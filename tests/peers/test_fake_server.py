@@ -18,9 +18,11 @@ import time
 import unittest
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import SCHEMA  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "fake_server.py")
-SCHEMA = os.path.normpath(os.path.join(HERE, "../../../shared/schema/inventory.schema.json"))
 DEVICEID = "uagent-test-2024-05-01-10-22-33"
 
 

@@ -55,7 +55,20 @@ restart_apache() {
     apache2ctl stop
     for _ in $(seq 1 40); do apache_running || break; sleep 0.25; done
   fi
-  apache2ctl start
+  # The parent removes its pid file before the listening sockets are gone: starting at once
+  # failed now and then with "Address already in use" (about one restart in three here). Wait
+  # for its processes and its ports, and try again if the start still loses that race.
+  local try
+  for try in 1 2 3; do
+    for _ in $(seq 1 60); do
+      if ! pgrep -x apache2 >/dev/null && ! ss -ltn 2>/dev/null | grep -qE "127\.0\.0\.1:(80|$PORT|$WRONG_PORT) "; then break; fi
+      sleep 0.25
+    done
+    if apache2ctl start >&2; then return 0; fi
+    log "apache2 did not start (try $try of 3)"
+    sleep 2
+  done
+  die "apache2 does not start: see /var/log/apache2/error.log"
 }
 
 # ---------------------------------------------------------------- stop / remove

@@ -32,6 +32,9 @@ import time
 import zlib
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from lib import Checks  # noqa: E402
+
 PID = os.getpid()
 SENDER_NS, RECEIVER_NS = f"uwol-s-{PID}", f"uwol-r-{PID}"
 SENDER_IF, RECEIVER_IF = f"uws{PID}", f"uwr{PID}"
@@ -43,16 +46,8 @@ ROUTED_NET, ROUTED_IP = "10.203.8.0/24", "10.203.8.5"
 NO_NET_RAW = ["setpriv", "--inh-caps", "-net_raw", "--bounding-set", "-net_raw"]
 ETH_P_ALL = 0x0003
 BAD_MAC_MESSAGE = 'invalid MAC address "{}": expected six hex bytes like 00:11:22:33:44:55'
-
-failures = 0
-
-
-def check(what, want, got):
-    global failures
-    ok = want == got
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}: {got!r}" + ("" if ok else f" (expected {want!r})"))
-    failures += not ok
-    return ok
+checks = Checks()
+check = checks.equal
 
 
 def mac_bytes(text):
@@ -485,8 +480,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     leftover = [n for n in sh("ip", "netns", "list").stdout.split() if n in (SENDER_NS, RECEIVER_NS)]
     check("namespaces removed", [], leftover)
-    print(f"\n{'all wakeonlan checks passed' if not failures else f'{failures} wakeonlan check(s) FAILED'}")
-    sys.exit(1 if failures else 0)
+    print()
+    sys.exit(checks.done("wakeonlan"))
 
 
 if __name__ == "__main__":
