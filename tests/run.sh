@@ -86,7 +86,8 @@ setup() {
 }
 
 unit() {
-  say "unit: format, lints and tests of every feature set"
+  say "unit: format, lints and tests of every feature set; the layers of src/"
+  python3 tests/layout/check_layers.py
   cargo fmt --check
   cargo clippy -q --all-targets -- -D warnings
   cargo clippy -q --no-default-features --features minimal -- -D warnings
