@@ -71,6 +71,14 @@ async fn lines(pipe: Option<impl smol::io::AsyncRead + Unpin>, each: &dyn Fn(&st
     }
 }
 
+/// Writes `data` on a child's standard input and closes it. A child that dies before reading
+/// says so by its exit code, not by this write.
+async fn feed(stdin: Option<smol::process::ChildStdin>, data: &[u8]) {
+    if let Some(mut pipe) = stdin {
+        let _ = pipe.write_all(data).await;
+    }
+}
+
 /// Waits for `work`, or fails with TimedOut after `limit` (dropping `work` kills the child).
 async fn within<T>(
     limit: Duration,
@@ -92,11 +100,11 @@ pub async fn run(
     inherit_stdout: bool,
 ) -> Result<Vec<u8>, TaskError> {
     let name = task.name();
-    let mut args = vec!["task".to_string()];
-    args.extend(task.to_argv());
+    // The name and arguments go on the task's standard input, never its command line.
+    let input = tasks::argv::encode(&task.to_argv());
     let mut child = spawn(
-        &args,
-        false,
+        &["task".to_string()],
+        true,
         if inherit_stdout {
             Stdio::inherit()
         } else {
@@ -104,6 +112,7 @@ pub async fn run(
         },
     )?;
     log::debug!("started task {name} (pid {})", child.id());
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let read_out = async {
@@ -121,7 +130,11 @@ pub async fn run(
         Ok(out)
     };
     let (out, status) = within(limit, async {
-        let (out, ()) = future::zip(read_out, lines(stderr, &crate::core::logger::relay)).await;
+        let ((), (out, ())) = future::zip(
+            feed(stdin, &input),
+            future::zip(read_out, lines(stderr, &crate::core::logger::relay)),
+        )
+        .await;
         Ok((
             out,
             child
@@ -153,15 +166,9 @@ pub async fn run_pass(
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let feed = async {
-        if let Some(mut pipe) = stdin {
-            // A pass that dies before reading says so by its exit code, not by this write.
-            let _ = pipe.write_all(settings.as_bytes()).await;
-        }
-    };
     let status = within(limit, async {
         future::zip(
-            feed,
+            feed(stdin, settings.as_bytes()),
             future::zip(
                 lines(stdout, on_line),
                 lines(stderr, &crate::core::logger::relay),

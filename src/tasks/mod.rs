@@ -6,6 +6,8 @@
 //! `Args` (one argh command line for the launcher and for `uagent task NAME`, with the
 //! `to_argv` the agent starts it with) and `main(&Args) -> i32`.
 
+pub mod argv;
+
 use crate::core::{exit, logger};
 
 /// What the agent and the command line know of a task.
@@ -148,12 +150,27 @@ pub fn launcher_main(command: &[&str], name: &str, args: &[&str]) -> i32 {
     cmd.run()
 }
 
-/// `uagent task NAME ARGS…`: one task in this process, as the agent starts them.
+/// `uagent task NAME ARGS…`: one task in this process. The agent starts its tasks as
+/// `uagent task` alone, with the name and arguments on standard input (see [`argv`]).
 pub fn task_main(command: &[&str], args: &[&str]) -> i32 {
     // The daemon blocks the signals it reads through a signalfd, and a blocked mask survives
     // exec: a task must be stoppable like any process.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
     delay_for_tests();
+    let from_stdin;
+    let args: Vec<&str> = if args.is_empty() {
+        from_stdin = match argv::decode(&mut std::io::stdin().lock()) {
+            Ok(a) => a,
+            Err(e) => {
+                logger::init("core", 0);
+                log::error!("uagent task: {e}");
+                return exit::USAGE;
+            }
+        };
+        from_stdin.iter().map(String::as_str).collect()
+    } else {
+        args.to_vec()
+    };
     let Some((name, rest)) = args.split_first() else {
         logger::init("core", 0);
         log::error!("uagent task: which task?");
