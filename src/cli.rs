@@ -30,6 +30,24 @@ const AGENT_OPTS: &[Opt] = &[
         meta: "",
         help: "print this help and exit",
     },
+    Opt {
+        name: "list-tasks",
+        short: None,
+        meta: "",
+        help: "list the tasks this build has and exit",
+    },
+    Opt {
+        name: "list-categories",
+        short: None,
+        meta: "",
+        help: "list the inventory categories and exit",
+    },
+    Opt {
+        name: "setup",
+        short: None,
+        meta: "",
+        help: "print the files and folders in use, and the settings, and exit",
+    },
 ];
 
 /// Every group of settings: the agent takes them all.
@@ -148,21 +166,43 @@ fn agent_main(program: &str, args: &[&str]) -> i32 {
         say(&format!("uagent {}", env!("CARGO_PKG_VERSION")));
         return exit::OK;
     }
+    if line.has("list-tasks") {
+        for t in tasks::built() {
+            say(&format!("{:<12} {}", t.name, t.title));
+        }
+        return exit::OK;
+    }
+    if line.has("list-categories") {
+        return tasks::launcher_main(&[program], "inventory", &["--list-categories"]);
+    }
     let (settings, notes) = match settings(&line) {
         Ok(s) => s,
         Err(e) => return usage_error(program, &e),
     };
+    if line.has("setup") {
+        logger::init("core", 0);
+        for n in notes.iter().chain(&line.notices) {
+            log::warn!("{n}");
+        }
+        say(&setup(&line, &settings));
+        return exit::OK;
+    }
     logger::init("core", settings.log.debug);
-    if let Err(e) = logger::configure(
-        &settings.log.logger,
-        settings.log.logfile.as_deref(),
-        settings.log.logfile_maxsize,
-    ) {
+    if let Err(e) = logger::configure(&settings.log_destinations()) {
         log::error!("{e}");
         return exit::USAGE;
     }
-    for n in &notes {
+    // Every unknown, unsupported or mistyped setting is said on every start, where the
+    // lines go (the logger had to be set up first).
+    for n in notes.iter().chain(&line.notices) {
         log::warn!("{n}");
+    }
+    match check(&settings) {
+        Ok(notices) => notices.iter().for_each(|n| log::info!("{n}")),
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
     }
     if settings.targets.servers.is_empty() && settings.targets.locals.is_empty() {
         log::error!(
@@ -175,9 +215,78 @@ fn agent_main(program: &str, args: &[&str]) -> i32 {
             log::error!("--local - (standard output) makes no sense with --daemon: give a folder");
             return exit::USAGE;
         }
-        return daemon_main(settings, &|| self::settings(&line).map(|(s, _)| s));
+        // A reload says again what the file has that uagent does not take.
+        let reload = || {
+            self::settings(&line).map(|(s, notes)| {
+                notes.iter().for_each(|n| log::warn!("{n}"));
+                s
+            })
+        };
+        return daemon_main(settings, &reload);
     }
     half_managed_main(settings)
+}
+
+/// What names tasks and categories, checked against what this build has: a typo, or a task
+/// this build lacks, is an error (a run that does nothing and exits 0 would hide it); the Perl
+/// agents' categories that uagent does not collect come back as notices.
+fn check(s: &Settings) -> Result<Vec<String>, String> {
+    let built: Vec<&str> = tasks::built().map(|t| t.name).collect();
+    for name in &s.tasks.tasks {
+        match tasks::find(name) {
+            Some(t) if t.built => {}
+            Some(t) => {
+                return Err(format!(
+                    "--tasks {name}: {}; this build has: {}",
+                    tasks::not_built(t),
+                    built.join(", ")
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "--tasks {name}: no such task; this build has: {}",
+                    built.join(", ")
+                ))
+            }
+        }
+    }
+    if let Some(name) = s.tasks.no_task.iter().find(|n| tasks::find(n).is_none()) {
+        return Err(format!(
+            "--no-task {name}: no such task; this build has: {}",
+            built.join(", ")
+        ));
+    }
+    let (_, others) = tasks::inventory::parse_categories(&s.tasks.no_category)?;
+    Ok(others
+        .iter()
+        .map(|c| format!("--no-category {c}: not inventoried by uagent anyway"))
+        .collect())
+}
+
+/// `--setup`: the files and folders in use, then every setting (secrets hidden).
+fn setup(line: &Line, s: &Settings) -> String {
+    let conf = line.value("conf-file").unwrap_or(DEFAULT_CONF_FILE);
+    let read = if std::path::Path::new(conf).exists() {
+        "read"
+    } else {
+        "not found"
+    };
+    let mut out = format!(
+        "conf-file: {conf} ({read})\nvardir: {}\nstatedir: {}\nbinary: {}\n\nsettings:",
+        s.state.vardir.display(),
+        s.statedir().display(),
+        std::env::current_exe().map_or_else(|_| "?".into(), |p| p.display().to_string()),
+    );
+    for k in crate::config::KEYS {
+        let v = k.show(s);
+        let v = if k.secret && !v.is_empty() {
+            "(set, not shown)".to_string()
+        } else {
+            v
+        };
+        out.push_str(&format!("\n  {} = {v}", k.name));
+    }
+    out
 }
 
 #[cfg(feature = "client")]
@@ -273,7 +382,7 @@ mod tests {
         assert_eq!(s.targets.servers, ["http://a/", "http://b/"]);
         assert_eq!(s.connection.timeout, 5);
         assert!(s.schedule.lazy);
-        assert_eq!(s.log.logger, "file", "--logfile means logging to it");
+        assert_eq!(s.log.logger, ["file"], "--logfile means logging to it");
         assert!(notes.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }

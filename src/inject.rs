@@ -124,6 +124,24 @@ const OPTS: &[Opt] = &[
         help: "the User-Agent to present",
     },
     Opt {
+        name: "xml-ua",
+        short: Some('x'),
+        meta: "",
+        help: "present the OCS agent's User-Agent (a stock OCS server wants it)",
+    },
+    Opt {
+        name: "verbose",
+        short: Some('v'),
+        meta: "",
+        help: "say what happens to each file (always done)",
+    },
+    Opt {
+        name: "version",
+        short: None,
+        meta: "",
+        help: "print the version and exit",
+    },
+    Opt {
         name: "help",
         short: Some('h'),
         meta: "",
@@ -157,6 +175,10 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
         ));
         return exit::OK;
     }
+    if line.has("version") {
+        say(&format!("uagent {}", env!("CARGO_PKG_VERSION")));
+        return exit::OK;
+    }
     let mut s = Settings::default();
     if let Err(e) = line.apply(&mut s) {
         logger::init("injector", 0);
@@ -165,13 +187,12 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
     }
     s.finish();
     logger::init("injector", s.log.debug);
-    if let Err(e) = logger::configure(
-        &s.log.logger,
-        s.log.logfile.as_deref(),
-        s.log.logfile_maxsize,
-    ) {
+    if let Err(e) = logger::configure(&s.log_destinations()) {
         log::error!("{e}");
         return exit::USAGE;
+    }
+    for n in &line.notices {
+        log::warn!("{n}");
     }
     let Some(url) = line.value("url") else {
         log::error!("give the server with --url");
@@ -193,10 +214,11 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
         log::error!("nothing to inject: give --file, --directory or --stdin");
         return exit::USAGE;
     }
-    let ua = line
-        .value("useragent")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("uagent-injector_v{}", env!("CARGO_PKG_VERSION")));
+    let ua = match line.value("useragent") {
+        Some(ua) => ua.to_string(),
+        None if line.has("xml-ua") => crate::protocol::server::user_agent(),
+        None => format!("uagent-injector_v{}", env!("CARGO_PKG_VERSION")),
+    };
     let client = match Client::new(client_options(&s.connection, ua)) {
         Ok(c) => c,
         Err(e) => {
@@ -210,6 +232,7 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
         url,
         deviceid: "",
         agentid: &agentid,
+        compress: !s.connection.no_compression,
     };
     let mut inputs: Vec<(String, Option<PathBuf>)> = files
         .into_iter()

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench"
+ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -165,6 +165,15 @@ daemon() {
   python3 tests/daemon/check_daemon.py --binary "$repo/target/full/debug/uagent"
   cargo build -q --release --features full --target-dir target/full
   bash tests/daemon/check_load.sh "$repo/target/full/release/uagent"
+}
+
+compat() {
+  say "compat: the Perl agents' options, launchers, stock agent.cfg files and Debian's unit, run with uagent"
+  # Debian's fusioninventory-agent: its stock agent.cfg is in tests/compat/, its unit file is
+  # read from the package.
+  debs fusioninventory-agent
+  host_binary
+  python3 tests/compat/check_compat.py --binary "$bin"
 }
 
 cross() {

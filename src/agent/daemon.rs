@@ -76,18 +76,55 @@ fn first_schedule(agent: &mut Agent) {
     }
 }
 
+/// Goes into the background as the Perl agents' `--daemon` does: a child in a session of its
+/// own, in `/`, with its standard streams on /dev/null; the parent exits at once with 0.
+/// Runs before anything starts a thread (fork copies only the calling one).
+fn detach() -> Result<(), String> {
+    use nix::unistd::{fork, setsid, ForkResult};
+    // SAFETY: the process has one thread here (no executor, no reactor yet), so the child
+    // gets a consistent copy of everything.
+    match unsafe { fork() }.map_err(|e| format!("cannot go into the background: {e}"))? {
+        // Not a return: destructors (the lock's, which removes its file) belong to the child.
+        ForkResult::Parent { .. } => std::process::exit(crate::core::exit::OK),
+        ForkResult::Child => {}
+    }
+    setsid().map_err(|e| format!("setsid: {e}"))?;
+    let _ = std::env::set_current_dir("/");
+    let null = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| format!("cannot open /dev/null: {e}"))?;
+    use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout};
+    dup2_stdin(&null)
+        .and_then(|_| dup2_stdout(&null))
+        .and_then(|_| dup2_stderr(&null))
+        .map_err(|e| format!("cannot redirect the standard streams: {e}"))?;
+    Ok(())
+}
+
 pub fn main(settings: Settings, reload: &dyn Fn() -> Result<Settings, String>) -> i32 {
-    let lock = match Lock::take(&Vardir::new(&settings.state.vardir)) {
+    let mut lock = match Lock::take(&Vardir::new(&settings.state.vardir)) {
         Ok(l) => l,
         Err(e) => {
             log::error!("{e}");
             // Whoever started this one (procd, systemd, a shell) must see why it stopped.
-            if settings.log.logger != "stderr" {
+            if !crate::core::logger::to_stderr() {
                 eprintln!("uagent: {e}");
             }
             return crate::core::exit::RUNNING;
         }
     };
+    if !settings.daemon.no_fork {
+        if crate::core::logger::to_stderr() {
+            log::warn!("going into the background: log lines on stderr are lost from now on (--logger file or syslog keeps them; --no-fork stays in the foreground)");
+        }
+        if let Err(e) = detach() {
+            log::error!("{e}");
+            return crate::core::exit::USAGE;
+        }
+        lock.write_pid();
+    }
     let signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
@@ -123,7 +160,7 @@ async fn serve(
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return crate::core::exit::USAGE;
+            return e.exit_code();
         }
     };
     agent.client = None;
@@ -194,7 +231,7 @@ async fn serve(
             Wake::Signal(Signal::SIGHUP) => {
                 log::info!("SIGHUP: reloading the settings");
                 save_all(&mut agent);
-                match reload().and_then(Agent::new) {
+                match reload().and_then(|s| Agent::new(s).map_err(|e| e.to_string())) {
                     Ok(mut new) => {
                         new.client = None;
                         first_schedule(&mut new);

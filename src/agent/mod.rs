@@ -95,7 +95,7 @@ pub fn pass_main(command: &[&str], args: &[&str]) -> i32 {
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return exit::USAGE;
+            return e.exit_code();
         }
     };
     agent.only = Some(a.indexes());
@@ -124,7 +124,7 @@ pub fn main(settings: Settings) -> i32 {
         Ok(a) => a,
         Err(e) => {
             log::error!("{e}");
-            return exit::USAGE;
+            return e.exit_code();
         }
     };
     log::info!(

@@ -2,6 +2,7 @@
 //! then the tasks it asked for and their results; for a local folder, an inventory file. Used
 //! by a half-managed run (cron) and by the daemon's schedule.
 
+use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -71,15 +72,42 @@ pub struct Agent {
     pub on_status: Option<StatusHook>,
 }
 
+/// Why an agent cannot start.
+#[derive(Debug)]
+pub enum AgentError {
+    /// A setting that cannot be used (a server URL that does not parse).
+    Config(String),
+    /// The vardir cannot keep the agent's identity.
+    Identity(ids::IdError),
+}
+
+impl fmt::Display for AgentError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            AgentError::Config(e) => f.write_str(e),
+            AgentError::Identity(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl AgentError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AgentError::Config(_) => crate::core::exit::USAGE,
+            AgentError::Identity(_) => crate::core::exit::STATE,
+        }
+    }
+}
+
 impl Agent {
-    pub fn new(settings: Settings) -> Result<Agent, String> {
+    pub fn new(settings: Settings) -> Result<Agent, AgentError> {
         let vardir = Vardir::new(&settings.state.vardir);
-        let deviceid = ids::deviceid(&vardir, &Root::live());
-        let agentid = vardir.agentid();
+        let deviceid = ids::deviceid(&vardir, &Root::live()).map_err(AgentError::Identity)?;
+        let agentid = vardir.agentid().map_err(AgentError::Identity)?;
         let statedir = settings.statedir().to_path_buf();
         let mut targets = Vec::new();
         for s in &settings.targets.servers {
-            server_url(s)?;
+            server_url(s).map_err(AgentError::Config)?;
             targets.push(Target::new(Destination::Server(s.clone()), &statedir));
         }
         for l in &settings.targets.locals {
@@ -203,9 +231,17 @@ impl Agent {
             return;
         }
         let t = &self.targets[i];
-        let mut args = self.inventory_args(t, "xml");
+        // `--html` and `--json` are the local targets' formats, as in the Perl agents.
+        let format = if self.settings.targets.html {
+            "html"
+        } else if self.settings.targets.json {
+            "json"
+        } else {
+            "xml"
+        };
+        let mut args = self.inventory_args(t, format);
         if dir != "-" {
-            let file = Path::new(dir).join(format!("{}.xml", self.deviceid));
+            let file = Path::new(dir).join(format!("{}.{format}", self.deviceid));
             args.output = Some(file.to_string_lossy().into_owned());
         }
         let result = self.task(&Command::Inventory(args), dir == "-").await;
@@ -239,6 +275,7 @@ impl Agent {
             url,
             deviceid: &self.deviceid,
             agentid: &self.agentid,
+            compress: !self.settings.connection.no_compression,
         };
         let kind = self.targets[i].state.server;
 
@@ -270,7 +307,7 @@ impl Agent {
                 self.schedule_retry(i);
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
-                    if let Some(body) = self.make_inventory(i, json, outcome).await {
+                    if let Some(body) = self.make_inventory(i, json, &[], outcome).await {
                         self.spool(i, json, &body);
                         self.targets[i].discard_digests();
                     }
@@ -300,14 +337,18 @@ impl Agent {
         }
 
         // 3. The tasks asked for.
-        let (send_inventory, period_hours) = match &answer {
+        let (send_inventory, period_hours, server_no_category) = match &answer {
             PrologAnswer::Xml(p) => {
                 log::info!(
                     "{url_text}: PROLOG answer {:?}, period {} h",
                     p.response,
                     p.prolog_freq.map_or("unchanged".into(), |f| f.to_string())
                 );
-                (p.response == Response::Send, p.prolog_freq.map(f64::from))
+                (
+                    p.response == Response::Send,
+                    p.prolog_freq.map(f64::from),
+                    Vec::new(),
+                )
             }
             PrologAnswer::Glpi(c) => {
                 let inv = c
@@ -320,12 +361,19 @@ impl Agent {
                     c.status,
                     c.expiration_hours.unwrap_or(0.0)
                 );
-                (c.status == "ok" && inv, c.expiration_hours)
+                (
+                    c.status == "ok" && inv,
+                    c.expiration_hours,
+                    c.no_category.clone(),
+                )
             }
         };
         let force = self.settings.schedule.force;
         if (send_inventory || force) && self.wants_task("inventory") {
-            if let Some(body) = self.make_inventory(i, json, outcome).await {
+            let made = self
+                .make_inventory(i, json, &server_no_category, outcome)
+                .await;
+            if let Some(body) = made {
                 match server.send_inventory(&body, json).await {
                     Ok(reply) => {
                         log::info!(
@@ -411,9 +459,23 @@ impl Agent {
     }
 
     /// Runs the inventory task for a server target: its zlib-compressed output.
-    async fn make_inventory(&self, i: usize, json: bool, outcome: &mut Outcome) -> Option<Vec<u8>> {
+    async fn make_inventory(
+        &self,
+        i: usize,
+        json: bool,
+        server_no_category: &[String],
+        outcome: &mut Outcome,
+    ) -> Option<Vec<u8>> {
         let t = &self.targets[i];
         let mut args = self.inventory_args(t, if json { "json" } else { "xml" });
+        // GLPI's CONTACT may leave categories out, beside the local --no-category; a name
+        // uagent does not know is the server's business, not a reason to send nothing.
+        for c in server_no_category {
+            match inventory::parse_categories(std::slice::from_ref(c)) {
+                Ok(_) => args.no_category.push(c.clone()),
+                Err(e) => log::info!("{}: the server's no-category: {e}: ignored", t.name()),
+            }
+        }
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
         args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());

@@ -3,6 +3,7 @@
 //! the few options of the command itself ([`Opt`]). The help is written from the same rows, so
 //! an option, its key in `agent.cfg` and its help never drift apart.
 
+use super::compat::{self, Compat, COMPAT};
 use super::{Group, Key, Kind, Settings, KEYS};
 
 /// An option of a command that is not a setting (`--conf-file`, `--version`, `--file`).
@@ -21,6 +22,8 @@ pub struct Line {
     pub opts: Vec<(&'static str, String)>,
     /// The settings, in order.
     pub settings: Vec<(&'static Key, String)>,
+    /// The reference agents' options that do not apply here: what to tell the user.
+    pub notices: Vec<String>,
 }
 
 impl Line {
@@ -74,6 +77,24 @@ fn keys_of(groups: &[Group]) -> impl Iterator<Item = &'static Key> + '_ {
 enum Found {
     Opt(&'static str, bool),
     Key(&'static Key),
+    /// A reference agent's option: its name (as the table spells it) and meaning.
+    Compat(&'static str, Compat),
+}
+
+/// A reference agent's option, when it names a key of the command's groups or means nothing
+/// here.
+fn compat_found(c: &'static compat::Entry, groups: &[Group]) -> Option<Found> {
+    let of_groups = |k: &str| super::key(k).is_some_and(|k| groups.contains(&k.group));
+    match c.what {
+        Compat::Alias(k) => super::key(k)
+            .filter(|k| groups.contains(&k.group))
+            .map(Found::Key),
+        Compat::Adds(k, _) | Compat::Negates(k) if of_groups(k) => {
+            Some(Found::Compat(c.name, c.what))
+        }
+        Compat::Ignored { .. } => Some(Found::Compat(c.name, c.what)),
+        _ => None,
+    }
 }
 
 /// Reads `args` (without the command's name) against its options and the settings of `groups`.
@@ -92,7 +113,13 @@ pub fn parse(args: &[&str], opts: &'static [Opt], groups: &[Group]) -> Result<Li
                 .iter()
                 .find(|o| o.name == name)
                 .map(|o| Found::Opt(o.name, !o.meta.is_empty()))
-                .or_else(|| keys_of(groups).find(|k| k.name == name).map(Found::Key));
+                .or_else(|| keys_of(groups).find(|k| k.name == name).map(Found::Key))
+                .or_else(|| {
+                    COMPAT
+                        .iter()
+                        .find(|c| c.name == name)
+                        .and_then(|c| compat_found(c, groups))
+                });
             match found {
                 Some(f) => (f, inline),
                 None => return Err(unknown(arg, opts, groups)),
@@ -103,7 +130,13 @@ pub fn parse(args: &[&str], opts: &'static [Opt], groups: &[Group]) -> Result<Li
                 .iter()
                 .find(|o| o.short == c)
                 .map(|o| Found::Opt(o.name, !o.meta.is_empty()))
-                .or_else(|| keys_of(groups).find(|k| k.short == c).map(Found::Key));
+                .or_else(|| keys_of(groups).find(|k| k.short == c).map(Found::Key))
+                .or_else(|| {
+                    COMPAT
+                        .iter()
+                        .find(|e| e.short == c)
+                        .and_then(|e| compat_found(e, groups))
+                });
             match found {
                 Some(f) => (f, None),
                 None => return Err(unknown(arg, opts, groups)),
@@ -114,6 +147,9 @@ pub fn parse(args: &[&str], opts: &'static [Opt], groups: &[Group]) -> Result<Li
         let takes_value = match &found {
             Found::Opt(_, v) => *v,
             Found::Key(k) => matches!(k.kind, Kind::Single | Kind::List),
+            Found::Compat(_, Compat::Ignored { value, .. }) => *value,
+            Found::Compat(_, Compat::Negates(_)) => true,
+            Found::Compat(..) => false,
         };
         let shown = arg.split('=').next().unwrap_or(arg);
         let value = match (takes_value, inline) {
@@ -138,6 +174,27 @@ pub fn parse(args: &[&str], opts: &'static [Opt], groups: &[Group]) -> Result<Li
                 }
                 line.settings.push((k, value));
             }
+            Found::Compat(name, what) => match what {
+                Compat::Adds(k, v) => {
+                    if let Some(k) = super::key(k) {
+                        line.settings.push((k, v.to_string()));
+                    }
+                }
+                Compat::Negates(k) => {
+                    let on = <bool as super::value::Value>::parse(&value)
+                        .map_err(|e| format!("{shown}: {e}"))?;
+                    if let Some(k) = super::key(k) {
+                        line.settings.push((k, if on { "0" } else { "1" }.into()));
+                    }
+                }
+                Compat::Ignored { why, .. } => {
+                    line.notices
+                        .push(format!("{shown}: accepted and ignored: {why}"));
+                }
+                Compat::Alias(_) => {
+                    let _ = name;
+                }
+            },
         }
     }
     Ok(line)
@@ -151,34 +208,10 @@ fn unknown(arg: &str, opts: &[Opt], groups: &[Group]) -> String {
         .iter()
         .map(|o| o.name)
         .chain(keys_of(groups).map(|k| k.name));
-    let best = names
-        .map(|n| (distance(given, n), n))
-        .min_by_key(|(d, _)| *d)
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4) && given.len() > 1);
-    match best {
-        Some((_, n)) => format!("unknown option {arg} (did you mean --{n}?)"),
+    match compat::closest(given, names) {
+        Some(n) => format!("unknown option {arg} (did you mean --{n}?)"),
         None => format!("unknown option {arg}"),
     }
-}
-
-/// Edit distance (insertions, deletions, substitutions), for the hint of [`unknown`].
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// The help of a command: its usage and summary, its options, then the settings of `groups`

@@ -5,6 +5,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::compat::{self, Applied};
 use super::Settings;
 
 /// Configuration file read when `--conf-file` is not given (a missing one is fine).
@@ -73,16 +74,25 @@ impl Settings {
                 return Err(format!("{}: expected `key = value`", at()));
             };
             let value = unquote(value.trim());
-            if super::key(key).is_none() {
-                notes.push(format!(
-                    "{}: unknown setting {:?}, ignored",
-                    at(),
-                    key.trim()
-                ));
+            if super::key(key).is_some() {
+                self.set(key, &value)
+                    .map_err(|e| format!("{}: {e}", at()))?;
                 continue;
             }
-            self.set(key, &value)
-                .map_err(|e| format!("{}: {e}", at()))?;
+            match compat::apply(self, key, &value).map_err(|e| format!("{}: {e}", at()))? {
+                Applied::Done => {}
+                Applied::Notice(n) => notes.push(format!("{}: {n}", at())),
+                Applied::Unknown => {
+                    let hint = compat::closest(key, super::KEYS.iter().map(|k| k.name))
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
+                    notes.push(format!(
+                        "{}: unknown setting {:?}, ignored{hint}",
+                        at(),
+                        key.trim()
+                    ));
+                }
+            }
         }
         Ok(())
     }

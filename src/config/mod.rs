@@ -6,6 +6,7 @@
 //! command line (see [`cmdline`]) all come from that row.
 
 pub mod cmdline;
+mod compat;
 mod file;
 mod value;
 
@@ -26,6 +27,8 @@ pub struct Key {
     pub meta: &'static str,
     pub help: &'static str,
     pub kind: Kind,
+    /// A password or secret: never shown, never logged.
+    pub secret: bool,
     set: fn(&mut Settings, &str) -> Result<(), String>,
     show: fn(&Settings) -> String,
 }
@@ -53,6 +56,28 @@ impl Key {
     pub fn show(&self, s: &Settings) -> String {
         (self.show)(s)
     }
+}
+
+/// Keys whose values are secrets.
+const SECRET_KEYS: &[&str] = &["password"];
+
+/// Whether `key` is one of [`SECRET_KEYS`] (a `const fn`: the table is a static).
+const fn is_secret(key: &str) -> bool {
+    let mut i = 0;
+    while i < SECRET_KEYS.len() {
+        let (a, b) = (SECRET_KEYS[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Declares the settings: for each group a struct of its fields with their defaults, the
@@ -101,6 +126,7 @@ macro_rules! settings {
             meta: $meta,
             help: $help,
             kind: <$ty as Value>::KIND,
+            secret: is_secret($key),
             set: |s: &mut Settings, text: &str| {
                 let v = <$ty as Value>::parse(text).map_err(|e| format!("{}: {e}", $key))?;
                 $( let v = ($fix)(v); )?
@@ -119,6 +145,10 @@ settings! {
             "server URL(s), comma-separated (OCS: http://host/ocsinventory; GLPI: https://host/)";
         locals: Vec<String> = Vec::new(), "local", Some('l'), "DIR",
             "write inventories into DIR too (- for stdout)";
+        html: bool = false, "html", None, "",
+            "write the inventories of --local targets as HTML";
+        json: bool = false, "json", None, "",
+            "write the inventories of --local targets as JSON (GLPI's format)";
     }
     /// When a run happens.
     schedule: Schedule {
@@ -164,7 +194,7 @@ settings! {
             "accept only a server certificate with this SHA-256 fingerprint (sha256:AB:CD…)";
         ssl_cert_file: Option<String> = None, "ssl-cert-file", None, "FILE",
             "client certificate and key (PEM)";
-        no_compression: bool = false, "no-compression", None, "",
+        no_compression: bool = false, "no-compression", Some('C'), "",
             "send messages uncompressed";
     }
     /// Where the state is kept.
@@ -177,7 +207,9 @@ settings! {
     /// Managed mode.
     daemon: Daemon {
         daemon: bool = false, "daemon", Some('d'), "",
-            "stay resident and run on the servers' schedule";
+            "stay resident and run on the servers' schedule (in the background unless --no-fork)";
+        no_fork: bool = false, "no-fork", None, "",
+            "daemon: stay in the foreground (systemd, procd)";
         pidfile: Option<PathBuf> = None, "pidfile", None, "FILE",
             "daemon: write the pid to FILE";
     }
@@ -194,30 +226,33 @@ settings! {
     }
     /// Where log lines go.
     log: Log {
-        logger: String = "stderr".to_string(), "logger", None, "NAME",
-            "log to stderr, file or syslog", fix |v: String| v.to_ascii_lowercase();
+        logger: Vec<String> = vec!["stderr".to_string()], "logger", None, "LIST",
+            "log to stderr, file, syslog, or several (comma-separated)";
         logfile: Option<PathBuf> = None, "logfile", None, "FILE",
             "log file (implies --logger file)";
         logfile_maxsize: u64 = 10, "logfile-maxsize", None, "MIB",
             "rotate the log file at this size in MiB";
+        logfacility: String = "LOG_DAEMON".to_string(), "logfacility", None, "NAME",
+            "syslog facility (LOG_DAEMON, LOG_USER, LOG_LOCAL0…7)";
         debug: u8 = 0, "debug", None, "",
             "more log lines (twice: everything)", fix |v: u8| v.min(2);
     }
 }
 
-/// Other names of keys: the reference agents' spellings.
-const ALIASES: &[(&str, &str)] = &[
-    ("basevardir", "vardir"),
-    ("backend-collect-timeout", "task-timeout"),
-];
+pub use compat::{Compat, COMPAT};
 
-/// The key of a name as the file or the command line spells it (any case, `_` or `-`).
+/// A name as the file or the command line spells it: any case, `_` or `-`.
+pub fn normalize(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+/// The key of a name, or of the reference agents' other spelling of it.
 pub fn key(name: &str) -> Option<&'static Key> {
-    let name = name.trim().to_ascii_lowercase().replace('_', "-");
-    let name = ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == name)
-        .map_or(name.as_str(), |(_, k)| k);
+    let name = normalize(name);
+    let name = match compat::find(&name) {
+        Some(Compat::Alias(k)) => k,
+        _ => name.as_str(),
+    };
     KEYS.iter().find(|k| k.name == name)
 }
 
@@ -236,8 +271,21 @@ impl Settings {
 
     /// What follows from the settings together: `--logfile` means logging to it.
     pub fn finish(&mut self) {
-        if self.log.logfile.is_some() && self.log.logger == "stderr" {
-            self.log.logger = "file".into();
+        for l in &mut self.log.logger {
+            *l = l.to_ascii_lowercase();
+        }
+        if self.log.logfile.is_some() && self.log.logger == ["stderr"] {
+            self.log.logger = vec!["file".into()];
+        }
+    }
+
+    /// Where the log lines go.
+    pub fn log_destinations(&self) -> crate::core::logger::Destinations<'_> {
+        crate::core::logger::Destinations {
+            loggers: &self.log.logger,
+            logfile: self.log.logfile.as_deref(),
+            max_mib: self.log.logfile_maxsize,
+            facility: &self.log.logfacility,
         }
     }
 

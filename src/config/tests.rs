@@ -47,13 +47,14 @@ fn defaults_floors_and_caps_come_from_the_table() {
     assert_eq!(s.connection.timeout, 180);
     assert_eq!(s.tasks.task_timeout, 600);
     assert_eq!(s.httpd.httpd_port, 62354);
-    assert_eq!(s.log.logger, "stderr");
+    assert_eq!(s.log.logger, ["stderr"]);
     s.set("timeout", "0").unwrap();
     s.set("DEBUG", "7").unwrap();
-    s.set("Logger", "Syslog").unwrap();
+    s.set("Logger", "Syslog,STDERR").unwrap();
+    s.finish();
     assert_eq!(s.connection.timeout, 1);
     assert_eq!(s.log.debug, 2);
-    assert_eq!(s.log.logger, "syslog");
+    assert_eq!(s.log.logger, ["syslog", "stderr"]);
     assert!(s.set("httpd-port", "70000").is_err());
     assert!(s.set("tag", "a\nb").is_err());
     assert!(s

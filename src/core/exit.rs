@@ -14,3 +14,5 @@ pub const REFUSED: i32 = 4;
 pub const TASK: i32 = 5;
 /// Another daemon already holds the state directory.
 pub const RUNNING: i32 = 6;
+/// The state directory cannot keep the agent's identity (DEVICEID, agent id).
+pub const STATE: i32 = 7;

@@ -1,7 +1,7 @@
 //! The one logger: every line says which part of the agent wrote it and how bad it is,
 //! `[inventory][warning] cannot read /proc/mtd: …`. Task child processes log the same way on
 //! their standard error, which the agent relays to wherever its own lines go: standard error,
-//! a file rotated at a size, or syslog.
+//! a file rotated at a size, syslog, or several of them (`logger = syslog,stderr`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -14,7 +14,8 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 
 static TAG: Mutex<&'static str> = Mutex::new("core");
 static LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
-static DEST: Mutex<Destination> = Mutex::new(Destination::Stderr);
+/// Where lines go; none configured means standard error.
+static DEST: Mutex<Vec<Destination>> = Mutex::new(Vec::new());
 
 enum Destination {
     Stderr,
@@ -24,7 +25,10 @@ enum Destination {
         size: u64,
         max: u64,
     },
-    Syslog(UnixDatagram),
+    Syslog {
+        sock: UnixDatagram,
+        facility: u8,
+    },
 }
 
 struct Logger;
@@ -63,44 +67,56 @@ fn severity(line: &str) -> u8 {
 }
 
 fn write_line(line: &str) {
-    let mut dest = DEST.lock().unwrap_or_else(|e| e.into_inner());
-    match &mut *dest {
-        Destination::Stderr => {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
-        }
-        Destination::File {
-            path,
-            file,
-            size,
-            max,
-        } => {
-            let stamp = crate::core::time::format_datetime(crate::core::time::now());
-            let text = format!("[{stamp}]{line}\n");
-            if *max > 0 && *size + text.len() as u64 > *max {
-                // Rotation: the current file becomes FILE.1 (the previous .1 is dropped).
-                let old = path.with_extension(match path.extension() {
-                    Some(e) => format!("{}.1", e.to_string_lossy()),
-                    None => "1".into(),
-                });
-                let _ = fs::rename(&*path, old);
-                if let Ok(f) = OpenOptions::new().create(true).append(true).open(&*path) {
-                    *file = f;
-                    *size = 0;
+    let mut dests = DEST.lock().unwrap_or_else(|e| e.into_inner());
+    if dests.is_empty() {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        return;
+    }
+    for dest in dests.iter_mut() {
+        dest.write(line);
+    }
+}
+
+impl Destination {
+    fn write(&mut self, line: &str) {
+        match self {
+            Destination::Stderr => {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+            Destination::File {
+                path,
+                file,
+                size,
+                max,
+            } => {
+                let stamp = crate::core::time::format_datetime(crate::core::time::now());
+                let text = format!("[{stamp}]{line}\n");
+                if *max > 0 && *size + text.len() as u64 > *max {
+                    // Rotation: the current file becomes FILE.1 (the previous .1 is dropped).
+                    let old = path.with_extension(match path.extension() {
+                        Some(e) => format!("{}.1", e.to_string_lossy()),
+                        None => "1".into(),
+                    });
+                    let _ = fs::rename(&*path, old);
+                    if let Ok(f) = OpenOptions::new().create(true).append(true).open(&*path) {
+                        *file = f;
+                        *size = 0;
+                    }
+                }
+                if file.write_all(text.as_bytes()).is_ok() {
+                    *size += text.len() as u64;
                 }
             }
-            if file.write_all(text.as_bytes()).is_ok() {
-                *size += text.len() as u64;
-            }
-        }
-        Destination::Syslog(sock) => {
-            // Facility daemon (3), RFC 3164 without a timestamp: syslogd adds it.
-            let msg = format!(
-                "<{}>uagent[{}]: {line}",
-                3 * 8 + severity(line),
-                std::process::id()
-            );
-            if sock.send(msg.as_bytes()).is_err() {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            Destination::Syslog { sock, facility } => {
+                // RFC 3164 without a timestamp: syslogd adds it.
+                let msg = format!(
+                    "<{}>uagent[{}]: {line}",
+                    u16::from(*facility) * 8 + u16::from(severity(line)),
+                    std::process::id()
+                );
+                if sock.send(msg.as_bytes()).is_err() {
+                    let _ = writeln!(std::io::stderr().lock(), "{line}");
+                }
             }
         }
     }
@@ -139,41 +155,108 @@ pub fn init(tag: &'static str, debug: u8) {
     log::set_max_level(level);
 }
 
-/// Sends the lines that follow to `logger` (`stderr`, `file` with `logfile`, or `syslog`).
-pub fn configure(
-    logger: &str,
-    logfile: Option<&std::path::Path>,
-    max_mib: u64,
-) -> Result<(), String> {
-    let dest = match logger {
-        "stderr" => Destination::Stderr,
-        "file" => {
-            let path = logfile
-                .ok_or("--logger file needs --logfile")?
-                .to_path_buf();
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            Destination::File {
-                path,
-                file,
-                size,
-                max: max_mib.saturating_mul(1024 * 1024),
+/// The syslog facility of a name as the Perl agents spell it (`LOG_DAEMON`, `local0`, …).
+pub fn facility(name: &str) -> Option<u8> {
+    let n = name.trim().to_ascii_lowercase();
+    let n = n.strip_prefix("log_").unwrap_or(&n);
+    Some(match n {
+        "kern" => 0,
+        "user" => 1,
+        "mail" => 2,
+        "daemon" => 3,
+        "auth" => 4,
+        "syslog" => 5,
+        "lpr" => 6,
+        "news" => 7,
+        "uucp" => 8,
+        "cron" => 9,
+        "authpriv" => 10,
+        "ftp" => 11,
+        _ => {
+            let d = n
+                .strip_prefix("local")?
+                .parse::<u8>()
+                .ok()
+                .filter(|d| *d <= 7)?;
+            16 + d
+        }
+    })
+}
+
+/// Where the lines go, as the settings say.
+pub struct Destinations<'a> {
+    /// `stderr`, `file`, `syslog`, one or several.
+    pub loggers: &'a [String],
+    pub logfile: Option<&'a std::path::Path>,
+    pub max_mib: u64,
+    /// A syslog facility name (`LOG_DAEMON`).
+    pub facility: &'a str,
+}
+
+/// Sends the lines that follow to every destination named. A syslog that cannot be reached
+/// (no /dev/log: no syslog daemon) is left out with a warning, and when nothing is left the
+/// lines go to standard error: a stock `logger = syslog,stderr` must not stop the agent.
+pub fn configure(d: &Destinations) -> Result<(), String> {
+    let mut dests = Vec::new();
+    let mut lost = Vec::new();
+    for name in d.loggers {
+        dests.push(match name.trim().to_ascii_lowercase().as_str() {
+            "stderr" => Destination::Stderr,
+            "file" => {
+                let path = d
+                    .logfile
+                    .ok_or("--logger file needs --logfile")?
+                    .to_path_buf();
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+                let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                Destination::File {
+                    path,
+                    file,
+                    size,
+                    max: d.max_mib.saturating_mul(1024 * 1024),
+                }
             }
-        }
-        "syslog" => {
-            let sock = UnixDatagram::unbound().map_err(|e| format!("syslog: {e}"))?;
-            sock.connect("/dev/log")
-                .map_err(|e| format!("syslog: cannot reach /dev/log: {e}"))?;
-            Destination::Syslog(sock)
-        }
-        other => return Err(format!("unknown logger {other:?} (stderr, file or syslog)")),
-    };
-    *DEST.lock().unwrap_or_else(|e| e.into_inner()) = dest;
+            "syslog" => {
+                let facility = facility(d.facility).ok_or_else(|| {
+                    format!(
+                        "unknown syslog facility {:?} (LOG_DAEMON, LOG_USER, LOG_LOCAL0…7, …)",
+                        d.facility
+                    )
+                })?;
+                let sock = UnixDatagram::unbound().map_err(|e| format!("syslog: {e}"))?;
+                if let Err(e) = sock.connect("/dev/log") {
+                    lost.push(format!(
+                        "syslog: cannot reach /dev/log ({e}): lines go to the other loggers"
+                    ));
+                    continue;
+                }
+                Destination::Syslog { sock, facility }
+            }
+            other => {
+                return Err(format!(
+                    "unknown logger {other:?} (stderr, file or syslog, comma-separated)"
+                ))
+            }
+        });
+    }
+    if dests.is_empty() {
+        dests.push(Destination::Stderr);
+    }
+    *DEST.lock().unwrap_or_else(|e| e.into_inner()) = dests;
+    for l in lost {
+        log::warn!("{l}");
+    }
     Ok(())
+}
+
+/// Whether lines go to standard error (where whoever started the agent sees them).
+pub fn to_stderr() -> bool {
+    let dests = DEST.lock().unwrap_or_else(|e| e.into_inner());
+    dests.is_empty() || dests.iter().any(|d| matches!(d, Destination::Stderr))
 }
 
 /// Writes a line a task process logged (already tagged) where the agent's own lines go.
@@ -202,5 +285,14 @@ mod tests {
         assert_eq!(format_line("core", Level::Warn, "hm"), "[core][warning] hm");
         assert_eq!(severity("[wakeonlan][warning] x"), 4);
         assert_eq!(severity("[core][error] x"), 3);
+    }
+
+    #[test]
+    fn facilities_are_read_as_the_perl_agents_spell_them() {
+        assert_eq!(facility("LOG_DAEMON"), Some(3));
+        assert_eq!(facility("log_user"), Some(1));
+        assert_eq!(facility("LOCAL7"), Some(23));
+        assert_eq!(facility("LOG_LOCAL8"), None);
+        assert_eq!(facility("nonsense"), None);
     }
 }

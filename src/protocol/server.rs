@@ -21,6 +21,9 @@ pub fn user_agent() -> String {
     )
 }
 
+/// Largest body sent uncompressed (`--no-compression`).
+const MAX_PLAIN_BODY: usize = 64 * 1024 * 1024;
+
 /// Body type of every request: zlib, which the OCS server (that ignores the header) and GLPI
 /// (that reads it) both understand under this name.
 pub const CONTENT_TYPE_ZLIB: &str = "application/x-compress-zlib";
@@ -104,6 +107,9 @@ pub struct Server<'a> {
     pub url: Url,
     pub deviceid: &'a str,
     pub agentid: &'a str,
+    /// Bodies go zlib-compressed, as every server reads them; `--no-compression` sends them
+    /// plain (`application/xml` or `application/json`), as the Perl agents' `-C` does.
+    pub compress: bool,
 }
 
 impl Server<'_> {
@@ -125,9 +131,22 @@ impl Server<'_> {
     ) -> Result<Vec<u8>, CommError> {
         let mut all = vec![("Pragma", "no-cache")];
         all.extend_from_slice(headers);
+        let plain;
+        let (body, content_type) = if self.compress {
+            (compressed, CONTENT_TYPE_ZLIB)
+        } else {
+            plain = decode_reply(compressed, MAX_PLAIN_BODY)
+                .map_err(|e| CommError::Refused(format!("cannot uncompress the {what}: {e}")))?;
+            let ct = if messages::looks_like_json(&plain) {
+                "application/json"
+            } else {
+                "application/xml"
+            };
+            (&plain[..], ct)
+        };
         let resp: Response = self
             .client
-            .post(&self.url, CONTENT_TYPE_ZLIB, compressed, &all)
+            .post(&self.url, content_type, body, &all)
             .await
             .map_err(from_http)?;
         let decoded = decode_reply(&resp.body, MAX_REPLY).map_err(|e| {

@@ -2,11 +2,37 @@
 //! once) and the GLPI agent id (a UUID), both kept in the vardir and never replaced while
 //! they are valid.
 
+use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 use super::{names, read_small, write_atomic, Vardir};
 use crate::core::{random, time};
 use crate::sys::{os, tz, Root};
+
+/// The identity cannot be kept: a new one at every run would make the agent look like a new
+/// computer to its servers each time, so the run stops instead.
+#[derive(Debug)]
+pub struct IdError {
+    /// What could not be kept: "DEVICEID" or "agent id".
+    pub what: &'static str,
+    pub file: PathBuf,
+    pub why: io::Error,
+}
+
+impl fmt::Display for IdError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "cannot keep the {} in {}: {}; give a writable state folder with --vardir \
+             (with a new {} at every run, the servers would see a new computer each time)",
+            self.what,
+            self.file.display(),
+            self.why,
+            self.what
+        )
+    }
+}
 
 /// Whether `id` has the shape servers accept: `name-YYYY-MM-DD-HH-MM-SS`.
 pub fn is_valid_deviceid(id: &str) -> bool {
@@ -49,43 +75,41 @@ impl Vardir {
         Ok(id)
     }
 
-    /// The agent's GLPI-Agent-ID, made once and kept like the DEVICEID.
-    pub fn agentid(&self) -> String {
+    /// The agent's GLPI-Agent-ID, made once and kept like the DEVICEID (an existing one is
+    /// used even when the vardir cannot be written).
+    pub fn agentid(&self) -> Result<String, IdError> {
         let path = self.file(names::AGENTID);
-        if let Ok(Some(text)) = read_small(&path) {
+        let fail = |why| IdError {
+            what: "agent id",
+            file: path.clone(),
+            why,
+        };
+        if let Some(text) = read_small(&path).map_err(fail)? {
             let id = text.trim();
             if id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-                return id.to_string();
+                return Ok(id.to_string());
             }
         }
         let id = random::uuid();
-        if let Err(e) = self
-            .ensure()
+        self.ensure()
             .and_then(|_| write_atomic(&path, format!("{id}\n").as_bytes()))
-        {
-            log::warn!("cannot keep the agent id in {}: {e}", path.display());
-        }
-        id
+            .map_err(fail)?;
+        Ok(id)
     }
 }
 
-/// The DEVICEID of the system under `root`: kept in the vardir, or a temporary one when it
-/// cannot be kept there.
-pub fn deviceid(vardir: &Vardir, root: &Root) -> String {
+/// The DEVICEID of the system under `root`, kept in the vardir (an existing one is used even
+/// when the vardir cannot be written).
+pub fn deviceid(vardir: &Vardir, root: &Root) -> Result<String, IdError> {
     let host = os::hostname(root);
     let now = time::now();
     let local = now + i64::from(tz::zone(&Root::live()).offset_at(now).0);
     let stamp = time::format_deviceid_stamp(local);
-    match vardir.deviceid(&host, &stamp) {
-        Ok(id) => id,
-        Err(e) => {
-            log::warn!(
-                "cannot keep the DEVICEID in {}: {e}; using a temporary one",
-                vardir.path().display()
-            );
-            new_deviceid(&host, &stamp)
-        }
-    }
+    vardir.deviceid(&host, &stamp).map_err(|why| IdError {
+        what: "DEVICEID",
+        file: vardir.file(names::DEVICEID),
+        why,
+    })
 }
 
 /// `host-YYYY-MM-DD-HH-MM-SS`, with characters a server would choke on replaced.
@@ -112,6 +136,7 @@ pub fn new_deviceid(hostname: &str, stamp: &str) -> String {
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::Path;
 
     #[test]
     fn deviceid_shape_is_checked() {
@@ -139,6 +164,33 @@ mod tests {
             v.deviceid("box", "2028-01-01-00-00-00").unwrap(),
             "box-2028-01-01-00-00-00"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_identity_that_cannot_be_kept_is_an_error_but_a_kept_one_is_read() {
+        let dir = std::env::temp_dir().join(format!("uagent-ro-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        // A file where the vardir should be: nothing can be created under it.
+        fs::write(&dir, "not a folder").unwrap();
+        let v = Vardir::new(&dir.join("sub"));
+        let e = deviceid(&v, &Root::at(Path::new("/nonexistent"))).unwrap_err();
+        assert!(e.to_string().contains("--vardir"), "{e}");
+        assert!(e.to_string().contains("sub/deviceid"), "{e}");
+        assert!(v.agentid().is_err());
+        fs::remove_file(&dir).unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        let kept = Vardir::new(&dir);
+        let id = kept.deviceid("box", "2026-01-01-00-00-00").unwrap();
+        let agent = kept.agentid().unwrap();
+        // Read-only from now on: the kept ones are still used.
+        let mut perms = fs::metadata(&dir).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o500);
+        fs::set_permissions(&dir, perms.clone()).unwrap();
+        assert_eq!(kept.deviceid("other", "2027-01-01-00-00-00").unwrap(), id);
+        assert_eq!(kept.agentid().unwrap(), agent);
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
+        fs::set_permissions(&dir, perms).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 }

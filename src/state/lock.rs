@@ -1,7 +1,7 @@
 //! One daemon per vardir: the lock it holds while it runs.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -10,7 +10,7 @@ use super::{names, Vardir};
 
 /// The single-instance lock: a file of the vardir, flocked, holding the pid.
 pub struct Lock {
-    _file: Flock<File>,
+    file: Flock<File>,
     path: PathBuf,
 }
 
@@ -28,13 +28,10 @@ impl Lock {
             .open(&path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(mut locked) => {
-                let _ = locked.set_len(0);
-                let _ = writeln!(&mut *locked, "{}", std::process::id());
-                Ok(Lock {
-                    _file: locked,
-                    path,
-                })
+            Ok(locked) => {
+                let mut lock = Lock { file: locked, path };
+                lock.write_pid();
+                Ok(lock)
             }
             Err((mut file, _)) => {
                 let mut pid = String::new();
@@ -46,6 +43,17 @@ impl Lock {
                 ))
             }
         }
+    }
+}
+
+impl Lock {
+    /// Writes this process's pid in the lock file (again after the daemon forked: the lock
+    /// goes with the open file to the child).
+    pub fn write_pid(&mut self) {
+        let f: &mut File = &mut self.file;
+        let _ = f.set_len(0);
+        let _ = f.seek(SeekFrom::Start(0));
+        let _ = writeln!(f, "{}", std::process::id());
     }
 }
 

@@ -142,6 +142,11 @@ pub fn not_built(t: &Info) -> String {
 
 /// `uagent NAME ARGS…` or a launcher link: one task, run by hand.
 pub fn launcher_main(command: &[&str], name: &str, args: &[&str]) -> i32 {
+    // Every launcher answers --version, as the Perl agents' do.
+    if args.first() == Some(&"--version") {
+        crate::core::console::say(&format!("uagent {}", env!("CARGO_PKG_VERSION")));
+        return exit::OK;
+    }
     let cmd = match parse_or_exit(command, name, args) {
         Ok(c) => c,
         Err(code) => return code,

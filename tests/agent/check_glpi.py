@@ -66,6 +66,33 @@ def main():
         reqs = requests(log)[n:]
         check("exit code 0", p.returncode == 0, p.stderr[-500:])
         check("CONTACT then inventory, no PROLOG", [r["kind"] for r in reqs] == ["contact", "inventory"], str([r["kind"] for r in reqs]))
+        print("== -C / --no-compression: plain JSON")
+        n = len(requests(log))
+        p = run("--force", "-C")
+        reqs = requests(log)[n:]
+        check("exit code 0", p.returncode == 0, p.stderr[-500:])
+        check("every body plain, typed application/json",
+              reqs and all(r["codec"] != "zlib" and r["content_type"] == "application/json" for r in reqs),
+              str([(r["codec"], r["content_type"]) for r in reqs]))
+        check("the plain inventory validated", reqs and reqs[-1].get("status") == 200 and not reqs[-1].get("validation_error"),
+              str([(r.get("status"), r.get("validation_error")) for r in reqs])[:300])
+        print("== the CONTACT reply's no-category reaches the inventory task")
+        fake2 = subprocess.Popen([sys.executable, FAKE, "--port", "0", "--mode", "glpi", "--schema", SCHEMA, "--log",
+                                  log + ".2", "--no-category", "software,printer"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            url2 = fake2.stdout.readline().strip() + "front/inventory.php"
+            p = subprocess.run([args.binary, "--server", url2, "--vardir", os.path.join(work, "var3"), "--force"],
+                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+            inv = [r for r in requests(log + ".2") if r["kind"] == "inventory"]
+            content = json.loads(inv[-1]["body"]).get("content", {}) if inv else {}
+            check("exit code 0", p.returncode == 0, p.stderr[-500:])
+            check("no softwares sent, the rest is", "softwares" not in content and "hardware" in content,
+                  str(sorted(content))[:300])
+            check("the unknown category named, not fatal", "printer" in p.stderr, p.stderr[-500:])
+        finally:
+            fake2.kill()
+            fake2.wait()
         print("== inject of a saved JSON inventory")
         f = os.path.join(work, "inv.json")
         subprocess.run([args.binary, "inventory", "--json", "--vardir", os.path.join(work, "var2"), "--output", f], check=True, capture_output=True)

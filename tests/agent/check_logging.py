@@ -3,8 +3,8 @@
 line tagged with the task that wrote it, task processes included.
 
 A run with a local target (`--local DIR`) starts the inventory task in its own process, as a
-run for a server does; `--no-category bogus` makes that process log an error, so the tests can
-follow a task's line to the destination. Syslog is checked through a socket of the test's own
+run for a server does; a second local target that is a file, not a folder, makes that process
+log an error, so the tests can follow a task's line to the destination. Syslog is checked through a socket of the test's own
 mounted over /dev/log in a private mount namespace (root, `unshare`): the machine's syslog is
 never written to.
 
@@ -24,9 +24,16 @@ from lib import Checks  # noqa: E402
 
 STAMPED = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\[(core|inventory)\]\[(debug|info|warning|error)\] \S")
 TAGGED = re.compile(r"^\[(core|inventory)\]\[(debug|info|warning|error)\] \S")
-TASK_ERROR = '[inventory][error] unknown category "bogus"'
+TASK_ERROR = "[inventory][error] cannot write the inventory to"
 checks = Checks(always_detail=True)
 check = checks.true
+
+
+def bad_target(work):
+    """A --local target the task cannot write into: a file where a folder should be."""
+    path = os.path.join(work, "not-a-folder")
+    open(path, "w").write("")
+    return ("--local", path)
 
 
 def run(binary, work, *args, prefix=()):
@@ -43,7 +50,7 @@ def lines_of(path):
 
 def stderr_logger(binary, work):
     print("stderr (the default): tagged lines, no time stamp (the service manager adds its own)")
-    p = run(binary, work, "--no-category", "software,process,bogus")
+    p = run(binary, work, *bad_target(work))
     lines = p.stderr.splitlines()
     check("exit code says the task failed", p.returncode != 0, p.returncode)
     check("the task process's error, tagged with its task", TASK_ERROR in p.stderr, lines)
@@ -55,7 +62,7 @@ def stderr_logger(binary, work):
 def file_logger(binary, work):
     print("--logger file: the same lines, time-stamped, in the file")
     log = os.path.join(work, "uagent.log")
-    p = run(binary, work, "--no-category", "software,process,bogus", "--logger", "file", "--logfile", log)
+    p = run(binary, work, *bad_target(work), "--logger", "file", "--logfile", log)
     check("exit code says the task failed", p.returncode != 0, p.returncode)
     check("nothing on stderr", p.stderr == "", p.stderr[:200])
     lines = lines_of(log)
@@ -105,7 +112,7 @@ def syslog_logger(binary, work):
         else:
             setup = ("mount -t tmpfs -o mode=755 uagent-test-dev /dev && mknod -m 666 /dev/null c 1 3 && "
                      f"mknod -m 666 /dev/urandom c 1 9 && touch /dev/log && mount --bind {sock_path} /dev/log")
-        p = run(binary, work, "--no-category", "software,process,bogus", "--logger", "syslog",
+        p = run(binary, work, *bad_target(work), "--logger", "syslog",
                 prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", setup + ' && exec "$@"', "sh"))
         got = []
         while True:
@@ -123,10 +130,34 @@ def syslog_logger(binary, work):
     check("info lines at daemon.info (30)", pri.get("info") == 30, pri)
     check("error lines at daemon.err (27)", pri.get("error") == 27, pri)
     check("the task process's error among them", any(TASK_ERROR in m for m in got), got)
-    if not os.path.exists("/dev/log"):
-        p = run(binary, work, "--logger", "syslog")
-        check("with no /dev/log on the machine: exit code 1 and a clear message",
-              p.returncode == 1 and "cannot reach /dev/log" in p.stderr, (p.returncode, p.stderr.strip()))
+    print("--logger syslog,stderr (Debian's stock agent.cfg): both at once")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    os.unlink(sock_path)
+    listener.bind(sock_path)
+    listener.settimeout(0)
+    try:
+        p = run(binary, work, "--logger", "syslog,stderr", "--logfacility", "LOG_LOCAL3",
+                prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", setup + ' && exec "$@"', "sh"))
+        got = []
+        while True:
+            try:
+                got.append(listener.recv(65536).decode("utf-8", "replace"))
+            except BlockingIOError:
+                break
+    finally:
+        listener.close()
+    check("exit code 0", p.returncode == 0, p.stderr[-300:])
+    check("lines in syslog, at facility local3 (19: info = 158)", got and any(m.startswith("<158>") for m in got), got[:3])
+    check("and the same lines on stderr", "[core][info] uagent " in p.stderr and len(p.stderr.splitlines()) == len(got),
+          (len(p.stderr.splitlines()), len(got)))
+    print("no syslog on the machine (no /dev/log): a warning, and the lines go to stderr")
+    setup = ("mount -t tmpfs -o mode=755 uagent-test-dev /dev && mknod -m 666 /dev/null c 1 3 && "
+             "mknod -m 666 /dev/urandom c 1 9")
+    p = run(binary, work, "--logger", "syslog",
+            prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", setup + ' && exec "$@"', "sh"))
+    check("the run goes on: exit code 0", p.returncode == 0, (p.returncode, p.stderr.strip()[:300]))
+    check("says syslog cannot be reached, on stderr", "cannot reach /dev/log" in p.stderr, p.stderr[:300])
+    check("and its lines are on stderr", "[core][info] uagent " in p.stderr, p.stderr[:300])
 
 
 def main():

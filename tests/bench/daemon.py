@@ -71,7 +71,7 @@ def main():
     try:
         port = free_port()
         log = os.path.join(work, "uagent.log")
-        cmd = [os.path.abspath(args.binary), "--daemon", "--server", OCS_URL, "--vardir", os.path.join(work, "v"),
+        cmd = [os.path.abspath(args.binary), "--daemon", "--no-fork", "--server", OCS_URL, "--vardir", os.path.join(work, "v"),
                "--delaytime", "2", "--httpd-ip", "127.0.0.1", "--httpd-port", str(port), "--logfile", log]
         # Three daemons in a row, each with a fresh state directory: the idle figure is their
         # median (which code pages the kernel maps back in varies a little from run to run).

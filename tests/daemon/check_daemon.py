@@ -48,7 +48,7 @@ def main():
     logfile = os.path.join(work, "uagent.log")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [args.binary, "--daemon", "--server", OCS_URL, "--vardir", vardir, "--delaytime", "6",
+    cmd = [args.binary, "--daemon", "--no-fork", "--server", OCS_URL, "--vardir", vardir, "--delaytime", "6",
            "--httpd-ip", "127.0.0.1", "--httpd-port", str(port), "--logfile", logfile, "--no-category", "software,process"]
     daemon = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

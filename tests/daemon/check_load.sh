@@ -9,7 +9,7 @@ bin=${1:?usage: check_load.sh BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" --daemon --server http://127.0.0.1/ocsinventory --vardir "$work/v" --delaytime 7200 \
+"$bin" --daemon --no-fork --server http://127.0.0.1/ocsinventory --vardir "$work/v" --delaytime 7200 \
   --httpd-ip 127.0.0.1 --httpd-port "$port" --logfile "$work/uagent.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -734,6 +734,8 @@ class GlpiRequest:
                 handled = {}
                 if task in self.NATIVE_TASKS:
                     handled = {"server": "glpi", "version": srv.args.glpi_version}
+                    if task == "inventory" and srv.args.no_category:
+                        handled["no-category"] = srv.args.no_category
                 elif task not in self.KNOWN_TASKS:
                     self.add_error(f"Task '{task}' is not supported.", 400)
                 if handled:
@@ -967,6 +969,8 @@ def parse_args(argv):
     p.add_argument("--wakeonlan", action="append", metavar="MAC[,IP]",
                    help="add a WAKEONLAN option to XML PROLOG replies (repeatable)")
     p.add_argument("--glpi-version", default="10.0.16", help="version in CONTACT tasks (10.0.16)")
+    p.add_argument("--no-category", metavar="LIST",
+                   help="glpi mode: the CONTACT reply asks the inventory to leave these out")
     p.add_argument("--stall-half", action="store_true", help="stall: send half the reply first")
     p.add_argument("--hold", action="store_true",
                    help="huge-length: keep the connection open after the few bytes")

@@ -52,6 +52,15 @@ pub struct Args {
     /// zlib-compress what goes to stdout
     #[argh(switch, hidden_help)]
     pub compress: bool,
+    /// the Perl agents' option: uagent does not look for software in home folders
+    #[argh(switch, hidden_help)]
+    pub scan_homedirs: bool,
+    /// the Perl agents' option: uagent does not look for software in user profiles
+    #[argh(switch, hidden_help)]
+    pub scan_profiles: bool,
+    /// the Perl agents' time limit per module: the agent's --task-timeout limits the task
+    #[argh(option, hidden_help)]
+    pub backend_collect_timeout: Option<String>,
 }
 
 impl Args {
@@ -80,12 +89,18 @@ impl Args {
         each("accountinfo", &self.accountinfo);
         each("digests", self.digests.as_slice());
         each("digests-out", self.digests_out.as_slice());
+        each(
+            "backend-collect-timeout",
+            self.backend_collect_timeout.as_slice(),
+        );
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
             (self.list_categories, "--list-categories"),
             (self.debug, "--debug"),
             (self.compress, "--compress"),
+            (self.scan_homedirs, "--scan-homedirs"),
+            (self.scan_profiles, "--scan-profiles"),
         ] {
             if on {
                 out.push(name.into());
@@ -117,6 +132,9 @@ mod tests {
             digests: Some("/s/digests".into()),
             digests_out: Some("/s/digests.new".into()),
             compress: true,
+            scan_homedirs: true,
+            scan_profiles: true,
+            backend_collect_timeout: Some("30".into()),
         };
         for a in [Args::default(), full] {
             let argv = a.to_argv();

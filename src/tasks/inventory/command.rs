@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::output::{self, Format};
-use super::{Category, Options, Root};
+use super::{parse_categories, Category, Options, Root};
 use super::Args;
 use crate::core::console::say;
 use crate::core::exit;
@@ -17,23 +17,6 @@ use super::digest::Digests;
 
 /// Output buffer: big enough to batch writes, small enough for a router.
 const OUT_BUFFER: usize = 16 * 1024;
-
-/// Parses `--no-category` lists; unknown names are an error (a typo would send everything).
-pub fn parse_categories(lists: &[String]) -> Result<Vec<Category>, String> {
-    let mut out = Vec::new();
-    for name in lists
-        .iter()
-        .flat_map(|l| l.split(','))
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        match Category::from_name(name) {
-            Some(c) => out.push(c),
-            None => return Err(format!("unknown category {name:?} (see --list-categories)")),
-        }
-    }
-    Ok(out)
-}
 
 fn format_of(a: &Args) -> Result<Format, String> {
     if a.json {
@@ -58,13 +41,31 @@ pub fn main(a: &Args) -> i32 {
         }
         return exit::OK;
     }
-    let (format, skip) = match (format_of(a), parse_categories(&a.no_category)) {
+    let (format, (skip, others)) = match (format_of(a), parse_categories(&a.no_category)) {
         (Ok(f), Ok(s)) => (f, s),
         (Err(e), _) | (_, Err(e)) => {
             log::error!("{e}");
             return exit::USAGE;
         }
     };
+    for (given, what) in [
+        (a.scan_homedirs, "--scan-homedirs: uagent does not look for software in home folders"),
+        (a.scan_profiles, "--scan-profiles: uagent does not look for software in user profiles"),
+        (
+            a.backend_collect_timeout.is_some(),
+            "--backend-collect-timeout: every source is bounded by size here; the agent's --task-timeout limits the whole task",
+        ),
+    ] {
+        if given {
+            log::warn!("{what}: accepted and ignored");
+        }
+    }
+    if !others.is_empty() {
+        log::info!(
+            "--no-category {}: not inventoried by uagent anyway",
+            others.join(",")
+        );
+    }
     let root = match &a.root {
         Some(dir) if !Path::new(dir).is_dir() => {
             log::error!("--root {dir}: not a directory");
@@ -77,7 +78,13 @@ pub fn main(a: &Args) -> i32 {
         Some(id) => id.clone(),
         None => {
             let vardir = a.vardir.as_deref().unwrap_or(state::DEFAULT_VARDIR);
-            deviceid(&Vardir::new(Path::new(vardir)), &root)
+            match deviceid(&Vardir::new(Path::new(vardir)), &root) {
+                Ok(id) => id,
+                Err(e) => {
+                    log::error!("{e}");
+                    return exit::STATE;
+                }
+            }
         }
     };
     let mut accountinfo: Vec<(String, String)> = a

@@ -38,6 +38,55 @@ pub use command::main;
 use digest::{Digesting, Digests, Discard};
 use sink::{Section, Sink};
 
+/// Categories of the Perl agents that uagent does not inventory: `--no-category` accepts them
+/// (an `agent.cfg` written for them keeps working) and says they are not collected here.
+pub const OTHER_AGENTS_CATEGORIES: &[&str] = &[
+    "accesslog",
+    "antivirus",
+    "bluetooth",
+    "camera",
+    "database",
+    "environment",
+    "firewall",
+    "input",
+    "licenseinfo",
+    "lvm",
+    "modem",
+    "monitor",
+    "printer",
+    "provider",
+    "psu",
+    "registry",
+    "remote_mgmt",
+    "rudder",
+    "sound",
+    "virtualmachine",
+];
+
+/// `--no-category` lists: the categories to leave out, and the other agents' names that were
+/// accepted without meaning anything here. An unknown name is an error (a typo would send
+/// everything).
+pub fn parse_categories(lists: &[String]) -> Result<(Vec<Category>, Vec<String>), String> {
+    let mut out = Vec::new();
+    let mut others = Vec::new();
+    for name in lists
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let norm = name.to_ascii_lowercase().replace('-', "_");
+        match Category::from_name(&norm) {
+            Some(c) => out.push(c),
+            None if OTHER_AGENTS_CATEGORIES.contains(&norm.as_str()) => {
+                others.push(name.to_string())
+            }
+            None => return Err(format!("unknown category {name:?} (see --list-categories)")),
+        }
+    }
+    Ok((out, others))
+}
+
 /// A part of the inventory that `--no-category` can switch off (names as in the GLPI agent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Category {
