@@ -172,8 +172,9 @@ compat() {
   # Debian's fusioninventory-agent: its stock agent.cfg is in tests/compat/, its unit file is
   # read from the package.
   debs fusioninventory-agent
-  host_binary
-  python3 tests/compat/check_compat.py --binary "$bin"
+  # The full set: every launcher and the daemon.
+  cargo build -q --release --features full --target-dir target/full
+  python3 tests/compat/check_compat.py --binary "$repo/target/full/release/uagent"
 }
 
 cross() {
