@@ -29,8 +29,13 @@ pub struct Key {
     pub kind: Kind,
     /// A password or secret: never shown, never logged.
     pub secret: bool,
-    set: fn(&mut Settings, &str) -> Result<(), String>,
-    show: fn(&Settings) -> String,
+    /// Where the value lives in [`Settings`], and its type: a table of data rather than code
+    /// per key, which keeps the binary small.
+    offset: usize,
+    ty: value::Ty,
+    /// Bounds of a number (a floor, a cap), applied after parsing.
+    min: u64,
+    max: u64,
 }
 
 /// How a setting is given on the command line.
@@ -49,12 +54,13 @@ pub enum Kind {
 impl Key {
     /// Applies `text` (from the file, or the command line's value) to `s`.
     pub fn set(&self, s: &mut Settings, text: &str) -> Result<(), String> {
-        (self.set)(s, text)
+        value::set(s, self.offset, self.ty, text, self.min, self.max)
+            .map_err(|e| format!("{}: {e}", self.name))
     }
 
     /// The value in `s`, as the file would spell it.
     pub fn show(&self, s: &Settings) -> String {
-        (self.show)(s)
+        value::show(s, self.offset, self.ty)
     }
 }
 
@@ -82,15 +88,15 @@ const fn is_secret(key: &str) -> bool {
 
 /// Declares the settings: for each group a struct of its fields with their defaults, the
 /// `Settings` struct made of the groups, and the table [`KEYS`] of every key. A row:
-/// `field: Type = default, "key", short, "META", "help" [, fix FN];` where `fix` adjusts a
-/// parsed value (a floor, a cap).
+/// `field: Type = default, "key", short, "META", "help" [, min N] [, max N];` where `min` and
+/// `max` bound a number.
 macro_rules! settings {
     ($(
         $(#[doc = $gdoc:literal])*
         $group:ident: $Group:ident {
             $(
                 $field:ident: $ty:ty = $default:expr, $key:literal, $short:expr, $meta:literal,
-                $help:literal $(, fix $fix:expr)?;
+                $help:literal $(, min $min:expr)? $(, max $max:expr)?;
             )*
         }
     )*) => {
@@ -127,13 +133,10 @@ macro_rules! settings {
             help: $help,
             kind: <$ty as Value>::KIND,
             secret: is_secret($key),
-            set: |s: &mut Settings, text: &str| {
-                let v = <$ty as Value>::parse(text).map_err(|e| format!("{}: {e}", $key))?;
-                $( let v = ($fix)(v); )?
-                s.$group.$field = v;
-                Ok(())
-            },
-            show: |s: &Settings| Value::show(&s.$group.$field),
+            offset: core::mem::offset_of!(Settings, $group.$field),
+            ty: <$ty as Value>::TY,
+            min: 0 $( + $min )?,
+            max: u64::MAX $( - u64::MAX + $max )?,
         }, )* )* ];
     };
 }
@@ -168,7 +171,7 @@ settings! {
         no_task: Vec<String> = Vec::new(), "no-task", None, "LIST",
             "tasks never to run, comma-separated";
         task_timeout: u64 = 600, "task-timeout", None, "S",
-            "time limit of one task process in seconds", fix |v: u64| v.max(1);
+            "time limit of one task process in seconds", min 1;
         tag: Option<String> = None, "tag", Some('t'), "TAG",
             "TAG sent in ACCOUNTINFO";
         no_category: Vec<String> = Vec::new(), "no-category", None, "LIST",
@@ -177,7 +180,7 @@ settings! {
     /// How the servers are reached.
     connection: Connection {
         timeout: u64 = 180, "timeout", None, "S",
-            "HTTP timeout in seconds", fix |v: u64| v.max(1);
+            "HTTP timeout in seconds", min 1;
         proxy: Option<String> = None, "proxy", Some('P'), "URL",
             "proxy URL (default: http_proxy/https_proxy/no_proxy from the environment)";
         user: Option<String> = None, "user", Some('u'), "USER",
@@ -235,7 +238,7 @@ settings! {
         logfacility: String = "LOG_DAEMON".to_string(), "logfacility", None, "NAME",
             "syslog facility (LOG_DAEMON, LOG_USER, LOG_LOCAL0…7)";
         debug: u8 = 0, "debug", None, "",
-            "more log lines (twice: everything)", fix |v: u8| v.min(2);
+            "more log lines (twice: everything)", max 2;
     }
 }
 

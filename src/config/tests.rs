@@ -98,3 +98,14 @@ fn settings_written_as_text_read_back_the_same() {
     assert_eq!(back, s, "{text}");
     assert_eq!(Settings::default().to_text(), "");
 }
+
+#[test]
+fn every_key_reads_back_what_it_shows() {
+    let mut s = Settings::default();
+    for k in KEYS {
+        let shown = k.show(&s);
+        k.set(&mut s, &shown).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+        assert_eq!(k.show(&s), shown, "{}", k.name);
+    }
+    assert_eq!(s, Settings::default());
+}
