@@ -57,15 +57,15 @@ impl Key {
 
 /// Declares the settings: for each group a struct of its fields with their defaults, the
 /// `Settings` struct made of the groups, and the table [`KEYS`] of every key. A row:
-/// `field: Type = default, "key", short, "META", "help" [, fix FN];` where `fix` adjusts a
-/// parsed value (a floor, a cap).
+/// `field: Type = default, "key", short, "META", "help" [, fix FN] [, check FN];` where `fix`
+/// adjusts a parsed value (a floor, a cap) and `check` refuses one (`Err(why)`).
 macro_rules! settings {
     ($(
         $(#[doc = $gdoc:literal])*
         $group:ident: $Group:ident {
             $(
                 $field:ident: $ty:ty = $default:expr, $key:literal, $short:expr, $meta:literal,
-                $help:literal $(, fix $fix:expr)?;
+                $help:literal $(, fix $fix:expr)? $(, check $check:expr)?;
             )*
         }
     )*) => {
@@ -104,6 +104,7 @@ macro_rules! settings {
             set: |s: &mut Settings, text: &str| {
                 let v = <$ty as Value>::parse(text).map_err(|e| format!("{}: {e}", $key))?;
                 $( let v = ($fix)(v); )?
+                $( ($check)(&v).map_err(|e: String| format!("{}: {e}", $key))?; )?
                 s.$group.$field = v;
                 Ok(())
             },
@@ -140,7 +141,7 @@ settings! {
         task_timeout: u64 = 600, "task-timeout", None, "S",
             "time limit of one task process in seconds", fix |v: u64| v.max(1);
         tag: Option<String> = None, "tag", Some('t'), "TAG",
-            "TAG sent in ACCOUNTINFO";
+            "TAG sent in ACCOUNTINFO", check check_tag;
         no_category: Vec<String> = Vec::new(), "no-category", None, "LIST",
             "inventory categories to leave out, comma-separated";
     }
@@ -191,6 +192,8 @@ settings! {
             "daemon: HTTP server port";
         httpd_trust: Vec<String> = Vec::new(), "httpd-trust", None, "LIST",
             "daemon: addresses allowed to call /now (IPs, CIDR ranges, host names), comma-separated";
+        httpd_log_by_deviceid: bool = false, "httpd-log-by-deviceid", None, "",
+            "daemon: serve the log (/?action=log) to any caller giving the DEVICEID, not only to trusted ones";
     }
     /// Where log lines go.
     log: Log {
@@ -202,6 +205,20 @@ settings! {
             "rotate the log file at this size in MiB";
         debug: u8 = 0, "debug", None, "",
             "more log lines (twice: everything)", fix |v: u8| v.min(2);
+    }
+}
+
+/// Longest TAG: far more than a server keeps (OCS and GLPI store 255 characters), and the
+/// tasks get it on their standard input, so no system limit on arguments applies either.
+pub const MAX_TAG_BYTES: usize = 256 * 1024;
+
+fn check_tag(tag: &Option<String>) -> Result<(), String> {
+    match tag {
+        Some(t) if t.len() > MAX_TAG_BYTES => Err(format!(
+            "{} bytes, longer than the {MAX_TAG_BYTES} a TAG may have",
+            t.len()
+        )),
+        _ => Ok(()),
     }
 }
 
