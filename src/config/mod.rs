@@ -208,9 +208,11 @@ settings! {
     }
 }
 
-/// Longest TAG: far more than a server keeps (OCS and GLPI store 255 characters), and the
-/// tasks get it on their standard input, so no system limit on arguments applies either.
-pub const MAX_TAG_BYTES: usize = 256 * 1024;
+/// Longest TAG: far more than a server keeps (OCS and GLPI store 255 characters; the tasks get
+/// it on their standard input, so no system limit on arguments applies), and less than a
+/// configuration file holds (256 KiB), so that a TAG past it is this clear error rather than
+/// a file refused for its size.
+pub const MAX_TAG_BYTES: usize = 240 * 1024;
 
 fn check_tag(tag: &Option<String>) -> Result<(), String> {
     match tag {
