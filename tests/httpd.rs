@@ -674,11 +674,12 @@ fn keep_alive_clients_holding_every_slot_cannot_lock_out_others_nor_trusted_call
 fn a_newcomer_refused_for_lack_of_room_reads_503_not_a_reset() {
     let srv = start("busy-read", |c| c.limits.connections = 1);
     let _kept = served_from(srv.addr, OTHER, 1);
+    // A client that sends its head in two writes, as many do (head, then the rest): the second
+    // must not meet a closed connection, and the 503 must be there to read.
     let mut s = connect_from(srv.addr, OTHER);
-    let mut req = b"GET /status HTTP/1.1\r\nHost: a\r\nX-Pad: ".to_vec();
-    req.resize(6000, b'a');
-    req.extend_from_slice(b"\r\n\r\n");
-    s.write_all(&req).unwrap();
+    s.write_all(b"GET /status HTTP/1.1\r\nHost: a\r\n").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    s.write_all(b"X-Second-Part: yes\r\n\r\n").unwrap();
     thread::sleep(Duration::from_millis(100));
     let r = read_reply(&mut s, false);
     assert_eq!(r.status, 503);

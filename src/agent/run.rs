@@ -153,7 +153,9 @@ impl Agent {
             }
             let now = time::now();
             let t = &self.targets[i];
-            if only_due && t.state.next_run > now {
+            // A date past a period from now is a corrupt one: it cannot silence a target.
+            let due = schedule::due_date(t.state.next_run, i64::MIN, now);
+            if only_due && due > now {
                 log::info!(
                     "{}: next run at {}, not yet (--lazy)",
                     t.name(),

@@ -54,11 +54,11 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     } else if kind.is_dir() {
         "a directory"
     } else {
-        "not a regular file"
+        "a special file"
     };
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("{what}, not a regular file: not read"),
+        format!("not a regular file ({what})"),
     ))
 }
 
