@@ -313,7 +313,7 @@ fn shared_files_are_served_and_names_leaving_the_folder_are_refused() {
 
 #[test]
 fn log_needs_this_agents_deviceid() {
-    let srv = start("log", |_| {});
+    let srv = start("log", |c| c.trust = vec!["127.0.0.1".into()]);
     assert_eq!(
         get(srv.addr, "/?action=log&deviceid=someone-else").status,
         403
@@ -323,7 +323,10 @@ fn log_needs_this_agents_deviceid() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "[info] started\n[info] waiting\n");
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
-    let srv = start("nolog", |c| c.log_file = None);
+    let srv = start("nolog", |c| {
+        c.log_file = None;
+        c.trust = vec!["127.0.0.1".into()];
+    });
     assert_eq!(
         get(srv.addr, &format!("/?action=log&deviceid={DEVICEID}")).status,
         404
@@ -573,4 +576,151 @@ fn a_peer_that_stops_reading_a_download_is_dropped_after_the_write_timeout() {
     }
     assert!(got > 0 && got < 32 * 1024 * 1024, "{got}");
     assert_eq!(get(srv.addr, "/status").status, 200);
+}
+
+/// The hostile run's cases (issue 16): the log route, keep-alive lockout, 503 after reading,
+/// starvation by a large download.
+const THIRD: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+#[test]
+fn the_log_is_for_trusted_callers_unless_configured_and_guesses_are_rate_limited() {
+    let srv = start("log-trust", |c| c.trust = vec!["127.0.0.1".into()]);
+    let right = format!("/?action=log&deviceid={DEVICEID}");
+    // Untrusted, even with the right DEVICEID: 403, and no guess is compared.
+    assert_eq!(get_from(srv.addr, OTHER, &right).status, 403);
+    assert_eq!(get(srv.addr, &right).status, 200);
+    let srv = start("log-any", |c| c.log_by_deviceid = true);
+    assert_eq!(get_from(srv.addr, OTHER, &right).status, 200);
+    // Wrong guesses: 403 up to the limit, then 429 even for the right one, per client.
+    for i in 0..5 {
+        let r = get_from(
+            srv.addr,
+            OTHER,
+            &format!("/?action=log&deviceid=box-2026-01-02-03-04-0{i}"),
+        );
+        assert_eq!(r.status, 403, "guess {i}");
+    }
+    let r = get_from(srv.addr, OTHER, &right);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("60"));
+    assert_eq!(
+        get_from(srv.addr, THIRD, &right).status,
+        200,
+        "another client is not blocked"
+    );
+    // 300 guesses from one client cost 300 refusals, never a hit.
+    let t0 = Instant::now();
+    let mut s = connect_from(srv.addr, OTHER);
+    s.set_nodelay(true).unwrap();
+    for i in 0..300 {
+        write!(
+            s,
+            "GET /?action=log&deviceid=box-2026-01-02-03-{i:02}-05 HTTP/1.1\r\nHost: a\r\n\r\n"
+        )
+        .unwrap();
+        assert_eq!(read_reply(&mut s, false).status, 429);
+        if i % 100 == 99 {
+            // Connections are closed after a number of requests.
+            s = connect_from(srv.addr, OTHER);
+            s.set_nodelay(true).unwrap();
+        }
+    }
+    assert!(t0.elapsed() < Duration::from_secs(20));
+}
+
+/// A keep-alive client that has just been served, `n` times, from `from`.
+fn served_from(addr: SocketAddr, from: Ipv4Addr, n: usize) -> Vec<TcpStream> {
+    let status = b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n";
+    (0..n)
+        .filter_map(|_| {
+            let mut s = connect_from(addr, from);
+            s.write_all(status).ok()?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head).ok()?;
+            if &head == b"HTTP/1.1 200" {
+                let mut rest = [0u8; 4096];
+                s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                let _ = s.read(&mut rest);
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn keep_alive_clients_holding_every_slot_cannot_lock_out_others_nor_trusted_callers() {
+    let srv = start("keepalive", |c| {
+        c.limits.connections = 16;
+        c.trust = vec!["127.0.0.1".into()];
+    });
+    // One client takes every slot it can and keeps each connection just served.
+    let attacker = served_from(srv.addr, OTHER, 20);
+    assert_eq!(
+        attacker.len(),
+        15,
+        "one slot in 16 is kept for trusted callers"
+    );
+    // A trusted caller (a server's /now) still gets in, at once.
+    let r = get(srv.addr, "/now");
+    assert_eq!(r.status, 200);
+    // Another untrusted client gets in too: the heaviest client gives up a connection.
+    assert_eq!(get_from(srv.addr, THIRD, "/status").status, 200);
+    drop(attacker);
+}
+
+#[test]
+fn a_newcomer_refused_for_lack_of_room_reads_503_not_a_reset() {
+    let srv = start("busy-read", |c| c.limits.connections = 1);
+    let _kept = served_from(srv.addr, OTHER, 1);
+    // A client that sends its head in two writes, as many do (head, then the rest): the second
+    // must not meet a closed connection, and the 503 must be there to read.
+    let mut s = connect_from(srv.addr, OTHER);
+    s.write_all(b"GET /status HTTP/1.1\r\nHost: a\r\n").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    s.write_all(b"X-Second-Part: yes\r\n\r\n").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let r = read_reply(&mut s, false);
+    assert_eq!(r.status, 503);
+}
+
+#[test]
+fn a_large_download_does_not_starve_the_other_connections() {
+    let srv = start("starve", |_| {});
+    let size = 512 * 1024 * 1024;
+    let f = fs::File::create(srv.dir.join("shared/huge")).unwrap();
+    f.set_len(size).unwrap();
+    let addr = srv.addr;
+    let reader = thread::spawn(move || {
+        let mut s = connect(addr);
+        s.write_all(
+            b"GET /?action=download&file=huge HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut b = vec![0u8; 1 << 20];
+        let mut got = 0u64;
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(4) {
+            match s.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n as u64,
+            }
+        }
+        got
+    });
+    thread::sleep(Duration::from_millis(300));
+    let mut worst = Duration::ZERO;
+    for _ in 0..10 {
+        let t0 = Instant::now();
+        assert_eq!(get(srv.addr, "/status").status, 200);
+        worst = worst.max(t0.elapsed());
+        thread::sleep(Duration::from_millis(100));
+    }
+    let got = reader.join().unwrap();
+    assert!(got > 0);
+    assert!(
+        worst < Duration::from_millis(500),
+        "/status took {worst:?} during a download ({got} bytes read)"
+    );
 }

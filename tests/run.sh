@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat cross bench"
+ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat hostile cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -175,6 +175,17 @@ compat() {
   # The full set: every launcher and the daemon.
   cargo build -q --release --features full --target-dir target/full
   python3 tests/compat/check_compat.py --binary "$repo/target/full/release/uagent"
+}
+
+hostile() {
+  say "hostile: hostile servers, callers, files and state (issue 16); every run timed, its peak RSS under 16 MiB"
+  # GNU time measures the peak RSS; unshare mounts the full tmpfs of the ENOSPC case.
+  debs time util-linux procps
+  cargo build -q --release --features full --target-dir target/full
+  local b=$repo/target/full/release/uagent
+  timeout 300 python3 tests/hostile/check_server.py --binary "$b"
+  timeout 300 python3 tests/hostile/check_daemon.py --binary "$b"
+  timeout 300 python3 tests/hostile/check_files.py --binary "$b"
 }
 
 cross() {

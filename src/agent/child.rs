@@ -23,6 +23,8 @@ const MAX_LOG_LINE: usize = 4096;
 #[derive(Debug)]
 pub enum TaskError {
     Spawn(String),
+    /// The task's arguments are past what a task reads ([`tasks::argv::MAX_ARGS_BYTES`]).
+    Arguments(usize),
     TimedOut(Duration),
     Failed(String),
     OutputTooLarge,
@@ -33,6 +35,11 @@ impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             TaskError::Spawn(e) => write!(f, "cannot start the task process: {e}"),
+            TaskError::Arguments(n) => write!(
+                f,
+                "cannot be started: its arguments take {n} bytes, more than the {} a task reads",
+                tasks::argv::MAX_ARGS_BYTES
+            ),
             TaskError::TimedOut(d) => write!(f, "killed after its time limit of {} s", d.as_secs()),
             TaskError::Failed(status) => write!(f, "ended with {status}"),
             TaskError::OutputTooLarge => write!(f, "wrote more than {MAX_TASK_OUTPUT} bytes"),
@@ -102,6 +109,9 @@ pub async fn run(
     let name = task.name();
     // The name and arguments go on the task's standard input, never its command line.
     let input = tasks::argv::encode(&task.to_argv());
+    if input.len() > tasks::argv::MAX_ARGS_BYTES {
+        return Err(TaskError::Arguments(input.len()));
+    }
     let mut child = spawn(
         &["task".to_string()],
         true,

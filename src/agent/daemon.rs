@@ -66,8 +66,11 @@ fn first_schedule(agent: &mut Agent) {
         if agent.settings.schedule.force {
             t.state.next_run = now;
         } else if t.state.next_run <= now {
-            t.state.next_run = now + schedule::first_delay(delay) as i64;
+            t.state.next_run = now.saturating_add(schedule::first_delay(delay) as i64);
         }
+        // Whatever the state file says: not sooner than the floor after the last contact,
+        // not later than a period from now.
+        t.state.next_run = schedule::due_date(t.state.next_run, t.state.last_contact, now);
         log::info!(
             "{}: next run at {}",
             t.name(),
@@ -177,13 +180,16 @@ async fn serve(
         if let Some(h) = &httpd {
             h.refresh(&agent);
         }
+        let now = time::now();
         let next = agent
             .targets
             .iter()
-            .map(|t| t.state.next_run)
+            .map(|t| due(t, now))
             .min()
             .unwrap_or(i64::MAX);
-        let wait = (next - time::now()).clamp(0, 365 * 86_400) as u64;
+        let wait = next
+            .saturating_sub(now)
+            .clamp(0, schedule::MAX_PERIOD as i64) as u64;
         let wake = future::or(
             future::or(
                 async {
@@ -254,7 +260,7 @@ async fn serve(
         // where the pass kept it.
         let now = time::now();
         let due: Vec<usize> = (0..agent.targets.len())
-            .filter(|&i| agent.targets[i].state.next_run <= now)
+            .filter(|&i| due(&agent.targets[i], now) <= now)
             .collect();
         if due.is_empty() {
             continue;
@@ -281,6 +287,12 @@ async fn serve(
             return crate::core::exit::OK;
         }
     }
+}
+
+/// When target `t` may run: its date, but never sooner than [`schedule::MIN_CONTACT_INTERVAL`]
+/// after its last contact, whatever a server answered or asked through `/now`.
+fn due(t: &crate::state::target::Target, now: i64) -> i64 {
+    schedule::due_date(t.state.next_run, t.state.last_contact, now)
 }
 
 /// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
@@ -390,6 +402,7 @@ fn start_httpd(
         shared_dir: Vardir::new(&s.state.vardir).shared_dir(),
         log_file: s.log.logfile.clone(),
         deviceid: agent.deviceid.clone(),
+        log_by_deviceid: s.httpd.httpd_log_by_deviceid,
         ..crate::httpd::Config::default()
     };
     let listener = match crate::httpd::bind(&cfg) {

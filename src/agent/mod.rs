@@ -21,7 +21,7 @@ use crate::config::Settings;
 use crate::core::{exit, logger, schedule};
 
 /// Largest settings text a pass reads on its standard input.
-const MAX_PASS_SETTINGS: u64 = 256 * 1024;
+const MAX_PASS_SETTINGS: u64 = 1024 * 1024;
 
 /// Runs `fut` on the one-thread executor, with the child-process reaper driven here rather
 /// than by a thread of its own.
@@ -77,10 +77,15 @@ pub fn pass_main(command: &[&str], args: &[&str]) -> i32 {
     let mut text = String::new();
     if let Err(e) = std::io::stdin()
         .lock()
-        .take(MAX_PASS_SETTINGS)
+        .take(MAX_PASS_SETTINGS + 1)
         .read_to_string(&mut text)
     {
         log::error!("cannot read the settings on standard input: {e}");
+        return exit::USAGE;
+    }
+    // Cut settings would be other settings (a URL cut mid-way): refused whole.
+    if text.len() as u64 > MAX_PASS_SETTINGS {
+        log::error!("the settings on standard input are larger than {MAX_PASS_SETTINGS} bytes");
         return exit::USAGE;
     }
     let mut settings = Settings::default();

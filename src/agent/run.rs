@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::child::{self, TaskError};
 use crate::config::Settings;
-use crate::core::schedule::{next_delay, retry_delay};
+use crate::core::schedule::{self, next_delay, retry_delay};
 use crate::core::time;
 use crate::http::Client;
 use crate::protocol::messages::{Prolog, Response};
@@ -181,7 +181,9 @@ impl Agent {
             }
             let now = time::now();
             let t = &self.targets[i];
-            if only_due && t.state.next_run > now {
+            // A date past a period from now is a corrupt one: it cannot silence a target.
+            let due = schedule::due_date(t.state.next_run, i64::MIN, now);
+            if only_due && due > now {
                 log::info!(
                     "{}: next run at {}, not yet (--lazy)",
                     t.name(),
@@ -257,11 +259,14 @@ impl Agent {
             }
         }
         let t = &mut self.targets[i];
-        t.state.next_run = time::now() + self.settings.schedule.delaytime as i64;
+        t.state.next_run = schedule::date_after(time::now(), self.settings.schedule.delaytime);
     }
 
     async fn run_server(&mut self, i: usize, url_text: &str, outcome: &mut Outcome) {
         let Some(client) = &self.client else { return };
+        // What the logs call it: the URL without its userinfo.
+        let shown = self.targets[i].name().to_string();
+        self.targets[i].state.last_contact = time::now();
         let url = match server_url(url_text) {
             Ok(u) => u,
             Err(e) => {
@@ -286,7 +291,7 @@ impl Agent {
         };
         if let Ok(PrologAnswer::Glpi(_)) = &answer {
             if kind != ServerKind::Glpi {
-                log::info!("{url_text}: a GLPI server (native protocol)");
+                log::info!("{shown}: a GLPI server (native protocol)");
                 self.targets[i].state.server = ServerKind::Glpi;
                 answer = self.contact(&server).await.map(PrologAnswer::Glpi);
             }
@@ -302,13 +307,13 @@ impl Agent {
         let answer = match answer {
             Ok(a) => a,
             Err(e) => {
-                log::error!("{url_text}: {e}");
+                log::error!("{shown}: {e}");
                 outcome.comm(&e);
                 self.schedule_retry(i);
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
                     if let Some(body) = self.make_inventory(i, json, &[], outcome).await {
-                        self.spool(i, json, &body);
+                        self.spool(i, json, &body, outcome);
                         self.targets[i].discard_digests();
                     }
                 }
@@ -324,11 +329,25 @@ impl Agent {
                 .await
             {
                 Ok(_) => {
-                    log::info!("{url_text}: sent the inventory kept from an earlier run");
+                    log::info!("{shown}: sent the inventory kept from an earlier run");
                     spool.remove(kind);
                 }
+                Err(e @ CommError::Refused(_)) => {
+                    // The server answered and will not take it: keep it aside for the admin
+                    // and go on, or this one file would block every later inventory.
+                    log::error!("{shown}: the server refused the kept inventory: {e}");
+                    outcome.comm(&e);
+                    let stamp = time::format_deviceid_stamp(time::now());
+                    match spool.set_aside(kind, &stamp) {
+                        Ok(p) => log::warn!(
+                            "{shown}: the refused inventory was moved to {}; going on with a fresh one",
+                            p.display()
+                        ),
+                        Err(e) => log::warn!("{shown}: the refused inventory was dropped: {e}"),
+                    }
+                }
                 Err(e) => {
-                    log::error!("{url_text}: cannot send the kept inventory: {e}");
+                    log::error!("{shown}: cannot send the kept inventory: {e}");
                     outcome.comm(&e);
                     self.schedule_retry(i);
                     return;
@@ -340,7 +359,7 @@ impl Agent {
         let (send_inventory, period_hours, server_no_category) = match &answer {
             PrologAnswer::Xml(p) => {
                 log::info!(
-                    "{url_text}: PROLOG answer {:?}, period {} h",
+                    "{shown}: PROLOG answer {:?}, period {} h",
                     p.response,
                     p.prolog_freq.map_or("unchanged".into(), |f| f.to_string())
                 );
@@ -357,7 +376,7 @@ impl Agent {
                     .any(|(t, srv)| t == "inventory" && (srv == "glpi" || srv.is_empty()))
                     || c.tasks.is_empty();
                 log::info!(
-                    "{url_text}: CONTACT answer {}, period {:.1} h",
+                    "{shown}: CONTACT answer {}, period {:.1} h",
                     c.status,
                     c.expiration_hours.unwrap_or(0.0)
                 );
@@ -376,10 +395,7 @@ impl Agent {
             if let Some(body) = made {
                 match server.send_inventory(&body, json).await {
                     Ok(reply) => {
-                        log::info!(
-                            "{url_text}: inventory sent ({} bytes compressed)",
-                            body.len()
-                        );
+                        log::info!("{shown}: inventory sent ({} bytes compressed)", body.len());
                         let t = &mut self.targets[i];
                         t.commit_digests();
                         if let Some(info) = reply.account_update {
@@ -387,15 +403,15 @@ impl Agent {
                         }
                     }
                     Err(e) => {
-                        log::error!("{url_text}: {e}");
+                        log::error!("{shown}: {e}");
                         outcome.comm(&e);
-                        self.spool(i, json, &body);
+                        self.spool(i, json, &body, outcome);
                         self.targets[i].discard_digests();
                     }
                 }
             }
         } else if !send_inventory {
-            log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
+            log::info!("{shown}: no inventory wanted now (--force sends one anyway)");
         }
         if let PrologAnswer::Xml(p) = &answer {
             self.prolog_tasks(i, p, outcome).await;
@@ -492,7 +508,9 @@ impl Agent {
         }
     }
 
-    fn spool(&self, i: usize, json: bool, body: &[u8]) {
+    /// Keeps an inventory for the next contact. When it cannot be kept (a full disk), the run
+    /// says so by its exit code: the result was not written, it is not in the spool.
+    fn spool(&self, i: usize, json: bool, body: &[u8], outcome: &mut Outcome) {
         let t = &self.targets[i];
         let kind = if json {
             spool::Kind::Json
@@ -505,7 +523,10 @@ impl Agent {
                 t.name(),
                 path.display()
             ),
-            Err(e) => log::error!("{}: cannot keep the inventory: {e}", t.name()),
+            Err(e) => {
+                log::error!("{}: cannot keep the inventory: {e}", t.name());
+                outcome.output_failed = true;
+            }
         }
     }
 
@@ -513,14 +534,15 @@ impl Agent {
     /// spreads out (the reference agents' formula).
     fn schedule_next(&mut self, i: usize, period_hours: Option<f64>) {
         let t = &mut self.targets[i];
-        if let Some(h) = period_hours {
-            t.state.max_delay = (h * 3600.0) as u64;
+        if let Some(secs) = period_hours.and_then(schedule::period_from_hours) {
+            t.state.max_delay = secs;
         }
         if t.state.max_delay == 0 {
             t.state.max_delay = self.settings.schedule.delaytime;
         }
+        t.state.max_delay = t.state.max_delay.min(schedule::MAX_PERIOD);
         t.state.errors = 0;
-        t.state.next_run = time::now() + next_delay(t.state.max_delay) as i64;
+        t.state.next_run = schedule::date_after(time::now(), next_delay(t.state.max_delay));
     }
 
     /// After a failed contact: 60 s, doubling each time, up to the normal period.
@@ -533,7 +555,7 @@ impl Agent {
             self.settings.schedule.delaytime
         }
         .max(60);
-        t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
+        t.state.next_run = schedule::date_after(time::now(), retry_delay(t.state.errors, cap));
     }
 }
 

@@ -2,7 +2,6 @@
 //! quotes, and `include "FILE"` or `include "DIR/"` (every `*.cfg` in name order).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::compat::{self, Applied};
@@ -10,42 +9,94 @@ use super::Settings;
 
 /// Configuration file read when `--conf-file` is not given (a missing one is fine).
 pub const DEFAULT_CONF_FILE: &str = "/etc/uagent/agent.cfg";
-/// Largest configuration file read, and deepest `include` chain.
-const MAX_CONF_FILE: u64 = 256 * 1024;
+/// Largest configuration file read (a larger one is an error that names it, never cut), and
+/// deepest `include` chain.
+pub const MAX_CONF_FILE: u64 = 256 * 1024;
 const MAX_INCLUDE_DEPTH: usize = 4;
-/// Most files an included folder gives.
-const MAX_INCLUDED_FILES: usize = 256;
+/// Most `*.cfg` files in an included folder (more is an error that names the folder).
+pub const MAX_INCLUDED_FILES: usize = 256;
+/// Most files, and bytes, read for one load of the configuration, includes and all: a
+/// reload (SIGHUP, on the daemon's one thread) does a bounded amount of work, whatever the
+/// nesting of includes.
+pub const MAX_FILES_PER_LOAD: usize = 512;
+pub const MAX_BYTES_PER_LOAD: u64 = 4 * 1024 * 1024;
+
+/// What one load may still read.
+struct Budget {
+    files: usize,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            files: MAX_FILES_PER_LOAD,
+            bytes: MAX_BYTES_PER_LOAD,
+        }
+    }
+}
 
 impl Settings {
     /// Reads a configuration file into these settings. Unknown keys are not errors (a newer
     /// file on an older agent must not stop it): each is added to `notes`, for the caller to
     /// log once the logger is set up. Bad values are errors.
     pub fn load_file(&mut self, path: &Path, notes: &mut Vec<String>) -> Result<(), String> {
-        self.load_file_at(path, 0, notes)
+        self.load_file_at(path, 0, notes, &mut Budget::new())
     }
 
     /// Reads settings from `text`, as [`Settings::to_text`] writes them (`name` says where
     /// they come from in errors). No includes.
     pub fn load_text(&mut self, text: &str, name: &str) -> Result<(), String> {
         let mut notes = Vec::new();
-        self.load_lines(text, Path::new(name), usize::MAX, &mut notes)?;
+        self.load_lines(
+            text,
+            Path::new(name),
+            usize::MAX,
+            &mut notes,
+            &mut Budget::new(),
+        )?;
         match notes.first() {
             Some(n) => Err(n.clone()),
             None => Ok(()),
         }
     }
 
+    /// Reads one file: opened without blocking and only if it is a regular file (a FIFO
+    /// cannot freeze a reload), refused whole when larger than [`MAX_CONF_FILE`] or past
+    /// what the load may still read.
     fn load_file_at(
         &mut self,
         path: &Path,
         depth: usize,
         notes: &mut Vec<String>,
+        budget: &mut Budget,
     ) -> Result<(), String> {
-        let mut text = String::new();
-        fs::File::open(path)
-            .and_then(|f| f.take(MAX_CONF_FILE).read_to_string(&mut text))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        self.load_lines(&text, path, depth, notes)
+        let at = path.display();
+        if budget.files == 0 {
+            return Err(format!(
+                "{at}: more than {MAX_FILES_PER_LOAD} configuration files in one load (includes)"
+            ));
+        }
+        budget.files -= 1;
+        let file =
+            crate::sys::root::open_regular(path).map_err(|e| format!("cannot read {at}: {e}"))?;
+        let mut data = Vec::new();
+        let cut = crate::sys::root::read_capped(file, MAX_CONF_FILE as usize, &mut data)
+            .map_err(|e| format!("cannot read {at}: {e}"))?;
+        if cut {
+            return Err(format!(
+                "{at}: larger than {MAX_CONF_FILE} bytes, the most a configuration file may hold"
+            ));
+        }
+        let len = data.len() as u64;
+        if len > budget.bytes {
+            return Err(format!(
+                "{at}: the configuration with its includes is larger than {MAX_BYTES_PER_LOAD} bytes"
+            ));
+        }
+        budget.bytes -= len;
+        let text = String::from_utf8(data).map_err(|_| format!("{at}: not UTF-8 text"))?;
+        self.load_lines(&text, path, depth, notes, budget)
     }
 
     fn load_lines(
@@ -54,6 +105,7 @@ impl Settings {
         path: &Path,
         depth: usize,
         notes: &mut Vec<String>,
+        budget: &mut Budget,
     ) -> Result<(), String> {
         for (n, raw) in text.lines().enumerate() {
             let at = || format!("{}:{}", path.display(), n + 1);
@@ -67,7 +119,7 @@ impl Settings {
                 }
                 let target = unquote(rest.trim());
                 let target = path.parent().unwrap_or(Path::new("/")).join(target);
-                self.include(&target, depth + 1, notes)?;
+                self.include(&target, depth + 1, notes, budget)?;
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
@@ -103,6 +155,7 @@ impl Settings {
         target: &Path,
         depth: usize,
         notes: &mut Vec<String>,
+        budget: &mut Budget,
     ) -> Result<(), String> {
         if target.is_dir() {
             let mut files: Vec<PathBuf> = fs::read_dir(target)
@@ -110,14 +163,21 @@ impl Settings {
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+                .take(MAX_INCLUDED_FILES + 1)
                 .collect();
+            if files.len() > MAX_INCLUDED_FILES {
+                return Err(format!(
+                    "{}: more than {MAX_INCLUDED_FILES} configuration files, the most an included folder may hold",
+                    target.display()
+                ));
+            }
             files.sort();
-            for f in files.iter().take(MAX_INCLUDED_FILES) {
-                self.load_file_at(f, depth, notes)?;
+            for f in &files {
+                self.load_file_at(f, depth, notes, budget)?;
             }
             Ok(())
         } else if target.exists() {
-            self.load_file_at(target, depth, notes)
+            self.load_file_at(target, depth, notes, budget)
         } else {
             Ok(())
         }

@@ -89,7 +89,7 @@ const fn is_secret(key: &str) -> bool {
 /// Declares the settings: for each group a struct of its fields with their defaults, the
 /// `Settings` struct made of the groups, and the table [`KEYS`] of every key. A row:
 /// `field: Type = default, "key", short, "META", "help" [, min N] [, max N];` where `min` and
-/// `max` bound a number.
+/// `max` bound a number, or the bytes of a text or list.
 macro_rules! settings {
     ($(
         $(#[doc = $gdoc:literal])*
@@ -173,7 +173,7 @@ settings! {
         task_timeout: u64 = 600, "task-timeout", None, "S",
             "time limit of one task process in seconds", min 1;
         tag: Option<String> = None, "tag", Some('t'), "TAG",
-            "TAG sent in ACCOUNTINFO";
+            "TAG sent in ACCOUNTINFO", max MAX_TAG_BYTES as u64;
         no_category: Vec<String> = Vec::new(), "no-category", None, "LIST",
             "inventory categories to leave out, comma-separated";
     }
@@ -226,6 +226,8 @@ settings! {
             "daemon: HTTP server port";
         httpd_trust: Vec<String> = Vec::new(), "httpd-trust", None, "LIST",
             "daemon: addresses allowed to call /now (IPs, CIDR ranges, host names), comma-separated";
+        httpd_log_by_deviceid: bool = false, "httpd-log-by-deviceid", None, "",
+            "daemon: serve the log (/?action=log) to any caller giving the DEVICEID, not only to trusted ones";
     }
     /// Where log lines go.
     log: Log {
@@ -243,6 +245,12 @@ settings! {
 }
 
 pub use compat::{Compat, COMPAT};
+
+/// Longest TAG: far more than a server keeps (OCS and GLPI store 255 characters; the tasks get
+/// it on their standard input, so no system limit on arguments applies), and less than a
+/// configuration file holds (256 KiB), so that a TAG past it is this clear error rather than
+/// a file refused for its size.
+pub const MAX_TAG_BYTES: usize = 240 * 1024;
 
 /// A name as the file or the command line spells it: any case, `_` or `-`.
 pub fn normalize(name: &str) -> String {

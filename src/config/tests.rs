@@ -104,8 +104,84 @@ fn every_key_reads_back_what_it_shows() {
     let mut s = Settings::default();
     for k in KEYS {
         let shown = k.show(&s);
-        k.set(&mut s, &shown).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+        k.set(&mut s, &shown)
+            .unwrap_or_else(|e| panic!("{}: {e}", k.name));
         assert_eq!(k.show(&s), shown, "{}", k.name);
     }
     assert_eq!(s, Settings::default());
+}
+
+#[test]
+fn files_and_folders_past_their_limits_are_errors_that_name_them() {
+    let dir = std::env::temp_dir().join(format!("uagent-conf-limits-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("many")).unwrap();
+    // Past the size limit, cut mid-line where `server = http://127` would have been read.
+    let mut big = "#".repeat(file::MAX_CONF_FILE as usize - 10);
+    big.push_str("\nserver = http://127.0.0.1/ocsinventory\n");
+    fs::write(dir.join("big.cfg"), &big).unwrap();
+    let mut notes = Vec::new();
+    let mut s = Settings::default();
+    let e = s.load_file(&dir.join("big.cfg"), &mut notes).unwrap_err();
+    assert!(e.contains("big.cfg") && e.contains("larger than"), "{e}");
+    assert!(
+        s.targets.servers.is_empty(),
+        "nothing of a refused file is applied"
+    );
+    // An included folder with more files than its limit.
+    for i in 0..=file::MAX_INCLUDED_FILES {
+        fs::write(dir.join(format!("many/{i:04}.cfg")), "delaytime = 60\n").unwrap();
+    }
+    fs::write(dir.join("inc.cfg"), "include \"many/\"\n").unwrap();
+    let e = Settings::default()
+        .load_file(&dir.join("inc.cfg"), &mut notes)
+        .unwrap_err();
+    assert!(e.contains("many") && e.contains("more than"), "{e}");
+    // A FIFO in place of the file: an error at once, not a wait.
+    nix::unistd::mkfifo(&dir.join("fifo.cfg"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let e = Settings::default()
+        .load_file(&dir.join("fifo.cfg"), &mut notes)
+        .unwrap_err();
+    assert!(e.contains("fifo.cfg") && e.contains("FIFO"), "{e}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nested_includes_do_a_bounded_amount_of_work() {
+    // Three folders of 256 files, each file including the next folder, within the depth
+    // limit: 256^3 reads without a bound on the whole load.
+    let dir = std::env::temp_dir().join(format!("uagent-conf-nest-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    for level in 1..=4 {
+        fs::create_dir_all(dir.join(format!("d{level}"))).unwrap();
+    }
+    for level in 1..=3 {
+        for i in 0..file::MAX_INCLUDED_FILES {
+            let next = format!("include \"../d{}/\"\n", level + 1);
+            fs::write(dir.join(format!("d{level}/{i:04}.cfg")), next).unwrap();
+        }
+    }
+    fs::write(dir.join("d4/last.cfg"), "delaytime = 60\n").unwrap();
+    fs::write(dir.join("agent.cfg"), "include \"d1/\"\n").unwrap();
+    let t0 = std::time::Instant::now();
+    let e = Settings::default()
+        .load_file(&dir.join("agent.cfg"), &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(e.contains("configuration files in one load"), "{e}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_tag_past_its_bound_is_a_clear_error() {
+    let mut s = Settings::default();
+    assert!(s.set("tag", &"t".repeat(200 * 1024)).is_ok());
+    // Room is left for the other settings in a pass's settings and a file.
+    const { assert!(MAX_TAG_BYTES + 16 * 1024 <= 256 * 1024) };
+    let e = s.set("tag", &"t".repeat(MAX_TAG_BYTES + 1)).unwrap_err();
+    assert!(e.starts_with("tag:") && e.contains("longer than"), "{e}");
 }

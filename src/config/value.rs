@@ -165,7 +165,8 @@ unsafe fn field<T>(s: &Settings, offset: usize) -> &T {
     unsafe { &*(s as *const Settings).cast::<u8>().add(offset).cast::<T>() }
 }
 
-/// Parses `text` as the field's type and stores it, numbers bounded by `min` and `max`.
+/// Parses `text` as the field's type and stores it: numbers bounded by `min` and `max`, texts
+/// and lists by `max` bytes.
 pub(super) fn set(
     s: &mut Settings,
     offset: usize,
@@ -174,6 +175,12 @@ pub(super) fn set(
     min: u64,
     max: u64,
 ) -> Result<(), String> {
+    if matches!(ty, Ty::Text | Ty::OptText | Ty::List) && text.len() as u64 > max {
+        return Err(format!(
+            "{} bytes, longer than the {max} this setting may have",
+            text.len()
+        ));
+    }
     // SAFETY (every arm): `offset` and `ty` come from one row of the table, which takes both
     // from the same field declaration (see `settings!`).
     unsafe {

@@ -51,6 +51,29 @@ pub fn format_line(tag: &str, level: Level, message: &str) -> String {
     format!("[{tag}][{}] {message}", level_word(level))
 }
 
+/// A message as one line of plain text: control characters (a newline that would forge a
+/// second log line, ESC sequences that would drive a terminal, C1 controls) are written as
+/// escapes (`\n`, `\r`, `\t`, `\x1b`, `\u{9b}`). Every line goes through this, so text from
+/// outside (server messages, file contents, names) cannot escape its line.
+pub fn escape_controls(message: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control();
+    if !message.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && bad(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// syslog severity of a line, from its `[tag][level]` prefix.
 fn severity(line: &str) -> u8 {
     let level = line
@@ -135,7 +158,7 @@ impl Log for Logger {
         write_line(&format_line(
             tag,
             record.level(),
-            &record.args().to_string(),
+            &escape_controls(&record.args().to_string()),
         ));
     }
 
@@ -263,7 +286,7 @@ pub fn to_stderr() -> bool {
 pub fn relay(line: &str) {
     let line = line.trim_end_matches(['\r', '\n']);
     if !line.is_empty() {
-        write_line(line);
+        write_line(&escape_controls(line));
     }
 }
 
@@ -294,5 +317,14 @@ mod tests {
         assert_eq!(facility("LOCAL7"), Some(23));
         assert_eq!(facility("LOG_LOCAL8"), None);
         assert_eq!(facility("nonsense"), None);
+    }
+
+    #[test]
+    fn control_characters_cannot_leave_their_line() {
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert_eq!(
+            escape_controls("a\n[core][error] forged\r\x1b[31mred\u{9b}\u{7f}"),
+            "a\\n[core][error] forged\\r\\x1b[31mred\\u{9b}\\x7f"
+        );
     }
 }

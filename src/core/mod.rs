@@ -1,5 +1,5 @@
 //! What every part of the agent may use, and which imports nothing above it: exit codes, the
-//! logger, time and time zones, randomness, markup escaping, decimal numbers, the console line
+//! logger, time and time zones, randomness, markup escaping, redaction of secrets, decimal numbers, the console line
 //! writer and the schedule arithmetic.
 
 pub mod console;
@@ -8,6 +8,7 @@ pub mod exit;
 pub mod logger;
 pub mod markup;
 pub mod random;
+pub mod redact;
 pub mod schedule;
 pub mod time;
 pub mod tz;

@@ -33,6 +33,15 @@ pub const CONNECTION_TIME: Duration = Duration::from_secs(300);
 pub const REQUESTS_PER_CONNECTION: u32 = 100;
 /// File downloads (shared files and the log) streamed at once; more get 503.
 pub const FILE_TRANSFERS: usize = 8;
+/// One slot in this many is kept for trusted callers (the servers' `/now`): callers that are
+/// not trusted never hold all of them.
+pub const TRUSTED_RESERVE_SHARE: usize = 16;
+/// Wrong DEVICEID guesses on the log route one client may make per [`GUESS_WINDOW`]; past
+/// them it gets 429 until the window ends.
+pub const MAX_GUESSES: u32 = 5;
+pub const GUESS_WINDOW: Duration = Duration::from_secs(60);
+/// Clients whose wrong guesses are counted; past that, new clients share one count.
+pub const GUESS_CLIENTS: usize = 256;
 
 /// The bounds of [`server`], the constants above by default; tests shorten the times.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +81,8 @@ pub struct Config {
     pub shared_dir: PathBuf,
     pub log_file: Option<PathBuf>,
     pub deviceid: String,
+    /// Serve the log to any caller that gives the DEVICEID, not only to trusted callers.
+    pub log_by_deviceid: bool,
     pub limits: Limits,
 }
 
@@ -85,6 +96,7 @@ impl Default for Config {
             shared_dir: PathBuf::new(),
             log_file: None,
             deviceid: String::new(),
+            log_by_deviceid: false,
             limits: Limits::default(),
         }
     }

@@ -7,6 +7,14 @@
 //! a request and has waited more than [`SERVED_GRACE`] since. When there is none, the
 //! newcomer gets 503. Hundreds of idle or trickling sockets therefore cost each other their
 //! slots, not the clients that send requests and read the answers.
+//!
+//! Busy keep-alive clients cannot hold every slot either: when the server is full, a newcomer
+//! from a client that holds fewer connections than the heaviest client takes the heaviest
+//! one's longest-waiting connection, whatever its grace ([`make_room`]); one slot in
+//! [`super::TRUSTED_RESERVE_SHARE`] is never given to an untrusted caller, and a trusted
+//! newcomer may take any untrusted connection that is not mid-work. A newcomer that still
+//! finds no room has its request read (briefly) before the 503, so that it sees the 503 rather
+//! than a reset.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -26,6 +34,7 @@ use smol::{LocalExecutor, Task};
 use super::routes::{self, Refusal, Route};
 use super::trust::{Caller, Trust};
 use super::{Config, Limits, NowRequest, View};
+use super::{GUESS_CLIENTS, GUESS_WINDOW, MAX_GUESSES, TRUSTED_RESERVE_SHARE};
 use crate::http::parse::{
     self, parse_request_head, request_body_length, BodyLength, Header, Status, MAX_HEADERS,
     MAX_HEAD_BYTES,
@@ -47,6 +56,10 @@ const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// long enough for a keep-alive client's next request or for a reader to catch up, short
 /// enough that sockets sending one request and then idling cannot hold every slot.
 const SERVED_GRACE: Duration = Duration::from_secs(1);
+/// Time a newcomer that gets 503 has to finish sending its request head first.
+const BUSY_READ_TIME: Duration = Duration::from_millis(500);
+/// Newcomers answered 503 at once after reading their request; more are answered without it.
+const BUSY_ANSWERS: usize = 16;
 /// Sent to a newcomer when no connection can be evicted.
 const BUSY_REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
 Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n503 Server is busy.\n";
@@ -59,6 +72,66 @@ struct Shared {
     now: Sender<NowRequest>,
     /// File transfers in progress.
     transfers: Cell<usize>,
+    /// Wrong DEVICEID guesses on the log route, by client.
+    guesses: RefCell<Guesses>,
+    /// 503 answers being sent.
+    busy: Cell<usize>,
+}
+
+/// Who a connection is from, for fairness and for counting guesses: the IPv4 address, or
+/// the /64 of an IPv6 one (a single host has all of it).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Wrong DEVICEID guesses per client in the current window, in a table of at most
+/// [`GUESS_CLIENTS`] clients; when it is full of clients whose window has not ended, new
+/// ones share the last entry (unspecified address), so that many addresses buy no more
+/// guesses than one.
+#[derive(Debug, Default)]
+struct Guesses {
+    clients: Vec<(IpAddr, u32, Instant)>,
+}
+
+impl Guesses {
+    fn entry(&mut self, client: IpAddr, now: Instant) -> &mut (IpAddr, u32, Instant) {
+        self.clients
+            .retain(|(_, _, since)| now.saturating_duration_since(*since) < GUESS_WINDOW);
+        let key = match self.clients.iter().position(|e| e.0 == client) {
+            Some(_) => client,
+            None if self.clients.len() < GUESS_CLIENTS - 1 => client,
+            None => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        let i = match self.clients.iter().position(|e| e.0 == key) {
+            Some(i) => i,
+            None => {
+                self.clients.push((key, 0, now));
+                self.clients.len() - 1
+            }
+        };
+        &mut self.clients[i]
+    }
+
+    /// Whether `client` has used up its guesses for now.
+    fn blocked(&mut self, client: IpAddr, now: Instant) -> bool {
+        self.entry(client, now).1 >= MAX_GUESSES
+    }
+
+    /// Counts a wrong guess; returns how many this client made in its window.
+    fn wrong(&mut self, client: IpAddr, now: Instant) -> u32 {
+        let e = self.entry(client, now);
+        e.1 = e.1.saturating_add(1);
+        e.1
+    }
 }
 
 /// What a connection waits for, in the order in which connections are evicted (the derived
@@ -77,10 +150,13 @@ enum Wait {
     Busy,
 }
 
-/// A live connection: its task (dropping it closes the connection) and what it waits for.
+/// A live connection: its task (dropping it closes the connection), what it waits for, and
+/// who it is from.
 struct Slot {
     task: Task<()>,
     wait: Rc<Cell<Wait>>,
+    client: IpAddr,
+    trusted: bool,
 }
 
 /// Serves `listener` until the future is dropped. `view` is read for each page; runs asked
@@ -101,6 +177,8 @@ pub async fn serve(
         view,
         now,
         transfers: Cell::new(0),
+        guesses: RefCell::new(Guesses::default()),
+        busy: Cell::new(0),
     };
     let ex = LocalExecutor::new();
     ex.run(accept_loop(&listener, &shared, &ex)).await
@@ -123,17 +201,126 @@ async fn accept_loop<'a>(listener: &Async<TcpListener>, sh: &'a Shared, ex: &Loc
             }
         };
         slots.retain(|s| !s.task.is_finished());
-        if slots.len() >= max && !evict_one(&mut slots, Instant::now()) {
+        let client = client_key(peer.ip());
+        let trusted = sh.trust.caller(peer.ip()).is_trusted();
+        if !make_room(&mut slots, client, trusted, max, Instant::now()) {
             log::debug!("httpd: {} connections busy; 503 to {peer}", slots.len());
-            let _ = stream.get_ref().write(BUSY_REPLY);
+            if sh.busy.get() < BUSY_ANSWERS {
+                sh.busy.set(sh.busy.get() + 1);
+                ex.spawn(busy_answer(stream, &sh.busy)).detach();
+            } else {
+                let _ = stream.get_ref().write(BUSY_REPLY);
+            }
         } else {
             let wait = Rc::new(Cell::new(Wait::Unproven(Instant::now())));
             let task = ex.spawn(connection(stream, peer, sh, wait.clone()));
-            slots.push(Slot { task, wait });
+            slots.push(Slot {
+                task,
+                wait,
+                client,
+                trusted,
+            });
         }
         // Accepting does not wait while the backlog holds connections: let the connections
         // read their requests before the next newcomer may evict them.
         future::yield_now().await;
+    }
+}
+
+/// Answers 503 to a newcomer there is no room for, after reading its request head (for at
+/// most [`BUSY_READ_TIME`]), then closes: a client that has sent its request sees the 503
+/// rather than a reset.
+async fn busy_answer(mut stream: Async<TcpStream>, count: &Cell<usize>) {
+    let deadline = Instant::now() + BUSY_READ_TIME;
+    let mut buf = [0u8; 2048];
+    let mut tail = [0u8; 4];
+    let mut read = 0usize;
+    while read < MAX_HEAD_BYTES {
+        match before(deadline, stream.read(&mut buf)).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                read += n;
+                for &b in &buf[..n] {
+                    tail.rotate_left(1);
+                    tail[3] = b;
+                }
+                if tail == *b"\r\n\r\n" {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = before(
+        Instant::now() + Duration::from_secs(1),
+        stream.write_all(BUSY_REPLY),
+    )
+    .await;
+    let _ = stream.get_ref().shutdown(Shutdown::Write);
+    let end = Instant::now() + LINGER_TIME;
+    while let Ok(n) = before(end, stream.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
+    count.set(count.get().saturating_sub(1));
+}
+
+/// Makes room for a newcomer from `client` if the server is full (or, for an untrusted
+/// newcomer, if the untrusted callers hold every slot not kept for trusted ones). In order:
+/// a connection [`evictable`] by its state; then, for fairness, the longest-waiting connection
+/// of the client holding the most, if it holds more than the newcomer's client; then, for a
+/// trusted newcomer, the longest-waiting untrusted connection. Connections mid-work are never
+/// closed. False when there is no room.
+fn make_room(
+    slots: &mut Vec<Slot>,
+    client: IpAddr,
+    trusted: bool,
+    max: usize,
+    now: Instant,
+) -> bool {
+    let reserve = max / TRUSTED_RESERVE_SHARE;
+    let untrusted = slots.iter().filter(|s| !s.trusted).count();
+    let full = slots.len() >= max;
+    let untrusted_full = !trusted && untrusted >= max.saturating_sub(reserve);
+    if !full && !untrusted_full {
+        return true;
+    }
+    // An untrusted newcomer may only take an untrusted connection's slot.
+    let pool = |s: &Slot| trusted || !s.trusted;
+    let victim = |slots: &[Slot], ok: &dyn Fn(&Slot) -> bool| {
+        slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| pool(s) && ok(s) && s.wait.get() != Wait::Busy)
+            .map(|(i, s)| (s.wait.get(), i))
+            .min()
+    };
+    let mut pick = victim(slots, &|s| evictable(s.wait.get(), now));
+    if pick.is_none() {
+        let held = |c: IpAddr| slots.iter().filter(|s| s.client == c).count();
+        let mine = held(client);
+        let heaviest = slots
+            .iter()
+            .filter(|s| pool(s) && s.client != client)
+            .map(|s| (held(s.client), s.client))
+            .max();
+        if let Some((count, heavy)) = heaviest.filter(|(count, _)| *count > mine) {
+            log::debug!(
+                "httpd: full; {heavy} holds {count} connections, the newcomer's client {mine}"
+            );
+            pick = victim(slots, &|s| s.client == heavy);
+        }
+    }
+    if pick.is_none() && trusted {
+        pick = victim(slots, &|s| !s.trusted);
+    }
+    match pick {
+        Some((wait, i)) => {
+            log::debug!("httpd: connection limit reached; closing one in state {wait:?}");
+            drop(slots.swap_remove(i));
+            true
+        }
+        None => false,
     }
 }
 
@@ -143,24 +330,6 @@ fn evictable(w: Wait, now: Instant) -> bool {
         Wait::Closing(_) | Wait::Unproven(_) => true,
         Wait::Served(since) => now.saturating_duration_since(since) >= SERVED_GRACE,
         Wait::Busy => false,
-    }
-}
-
-/// Drops the first evictable connection in [`Wait`] order; false when there is none.
-fn evict_one(slots: &mut Vec<Slot>, now: Instant) -> bool {
-    let first = slots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.wait.get(), i))
-        .filter(|(w, _)| evictable(*w, now))
-        .min();
-    match first {
-        Some((wait, i)) => {
-            log::debug!("httpd: connection limit reached; closing one in state {wait:?}");
-            drop(slots.swap_remove(i));
-            true
-        }
-        None => false,
     }
 }
 
@@ -294,6 +463,7 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         414 => "URI Too Long",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -342,30 +512,69 @@ fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
             body: Body::File(t),
             close: false,
         }),
-        Route::Log(id) if !routes::same_secret(id, &sh.cfg.deviceid) => Reply::error(403),
-        Route::Log(_) => {
-            let Some(path) = sh.cfg.log_file.as_deref() else {
-                return Reply::error(404);
-            };
-            send_file(sh, || {
-                routes::open_log(path).map_err(|e| {
-                    if e.kind() == io::ErrorKind::NotFound {
-                        404
-                    } else {
-                        log::warn!("httpd: cannot read the log {}: {e}", path.display());
-                        500
-                    }
-                })
-            })
-            .map_or_else(Reply::error, |t| Reply {
-                status: 200,
-                content_type: "text/plain; charset=utf-8",
-                body: Body::File(t),
-                close: false,
-            })
-        }
+        Route::Log(id) => match log_access(id, peer, sh) {
+            Ok(()) => send_log(sh),
+            Err(status) => Reply::error(status),
+        },
         Route::Forbidden => Reply::error(403),
     }
+}
+
+/// Who may read the log: a trusted caller (or anyone, with `log_by_deviceid`) that gives this
+/// agent's DEVICEID, compared in constant time. Wrong guesses are counted per client and
+/// logged; past [`MAX_GUESSES`] in [`GUESS_WINDOW`] the client gets 429, right or wrong.
+fn log_access(id: &[u8], peer: IpAddr, sh: &Shared) -> Result<(), u16> {
+    if !sh.cfg.log_by_deviceid && !sh.trust.caller(peer).is_trusted() {
+        log::debug!("httpd: the log refused to {peer}: not a trusted address");
+        return Err(403);
+    }
+    let client = client_key(peer);
+    let now = Instant::now();
+    let Ok(mut guesses) = sh.guesses.try_borrow_mut() else {
+        return Err(503);
+    };
+    if guesses.blocked(client, now) {
+        return Err(429);
+    }
+    if crate::core::redact::same_secret(id, sh.cfg.deviceid.as_bytes()) {
+        return Ok(());
+    }
+    let n = guesses.wrong(client, now);
+    if n == 1 || n == MAX_GUESSES {
+        log::warn!(
+            "httpd: {peer} asked for the log with a wrong DEVICEID ({n} in {} s{})",
+            GUESS_WINDOW.as_secs(),
+            if n == MAX_GUESSES {
+                "; refused until the window ends"
+            } else {
+                ""
+            }
+        );
+    }
+    Err(403)
+}
+
+/// The log file, its last part.
+fn send_log<'s>(sh: &'s Shared) -> Reply<'s> {
+    let Some(path) = sh.cfg.log_file.as_deref() else {
+        return Reply::error(404);
+    };
+    send_file(sh, || {
+        routes::open_log(path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                404
+            } else {
+                log::warn!("httpd: cannot read the log {}: {e}", path.display());
+                500
+            }
+        })
+    })
+    .map_or_else(Reply::error, |t| Reply {
+        status: 200,
+        content_type: "text/plain; charset=utf-8",
+        body: Body::File(t),
+        close: false,
+    })
 }
 
 /// Opens a file to send when a transfer slot is free (else 503).
@@ -554,6 +763,9 @@ impl Conn<'_> {
         match reply.status {
             405 => out.extend_from_slice(b"Allow: GET, HEAD\r\n"),
             503 => out.extend_from_slice(b"Retry-After: 5\r\n"),
+            429 => out.extend_from_slice(
+                format!("Retry-After: {}\r\n", GUESS_WINDOW.as_secs()).as_bytes(),
+            ),
             _ => {}
         }
         out.extend_from_slice(b"\r\n");
@@ -589,6 +801,9 @@ impl Conn<'_> {
             }
             self.write(&chunk[..n]).await?;
             left -= n as u64;
+            // A fast reader keeps the socket writable, so the writes above never wait: let
+            // the other connections (and the daemon) run between two pieces.
+            future::yield_now().await;
         }
         Ok(())
     }

@@ -126,6 +126,16 @@ pub fn decode_reply(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     Ok(body.to_vec())
 }
 
+/// The first (at most) `n` bytes a zlib stream inflates to, without inflating the rest: enough
+/// to tell what it holds at a cost that does not depend on what it would inflate to.
+pub fn inflate_prefix(body: &[u8], n: usize) -> Result<Vec<u8>, DecodeError> {
+    match decompress_to_vec_zlib_with_limit(body, n) {
+        Ok(all) => Ok(all),
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => Ok(e.output),
+        Err(_) => Err(DecodeError::Corrupt("zlib")),
+    }
+}
+
 /// Offset of the deflate data in a gzip member (RFC 1952 header with its optional fields).
 fn gzip_payload(b: &[u8]) -> Option<usize> {
     let flags = *b.get(3)?;

@@ -5,6 +5,9 @@ use std::fmt;
 
 /// Deepest nesting accepted (GLPI's replies use 3).
 pub const MAX_DEPTH: usize = 32;
+/// Most values (objects, arrays, strings, numbers… keys not counted apart) in one document,
+/// as the XML reader bounds its elements: GLPI's replies hold a few dozen.
+pub const MAX_VALUES: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -61,6 +64,8 @@ impl fmt::Display for JsonError {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Values read so far (bounded by [`MAX_VALUES`]).
+    values: usize,
 }
 
 impl Parser<'_> {
@@ -89,6 +94,10 @@ impl Parser<'_> {
     fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
         if depth > MAX_DEPTH {
             return self.err("nested too deep");
+        }
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return self.err("too many values");
         }
         self.ws();
         match self.b.get(self.i) {
@@ -213,7 +222,11 @@ impl Parser<'_> {
 
 /// Parses one JSON document (surrounding white space allowed).
 pub fn parse(text: &[u8]) -> Result<Json, JsonError> {
-    let mut p = Parser { b: text, i: 0 };
+    let mut p = Parser {
+        b: text,
+        i: 0,
+        values: 0,
+    };
     let v = p.value(0)?;
     p.ws();
     if p.i != text.len() {
@@ -245,6 +258,17 @@ mod tests {
 
     #[test]
     fn hostile_or_broken_json_is_refused() {
+        let many: String = format!(
+            "{{{}\"last\":0}}",
+            (0..200_000)
+                .map(|i| format!("\"k{i}\":{i},"))
+                .collect::<String>()
+        );
+        assert_eq!(parse(many.as_bytes()).unwrap_err().what, "too many values");
+        let wide = format!("[{}0]", "0,".repeat(MAX_VALUES));
+        assert_eq!(parse(wide.as_bytes()).unwrap_err().what, "too many values");
+        let fits = format!("[{}0]", "0,".repeat(MAX_VALUES - 2));
+        assert!(parse(fits.as_bytes()).is_ok());
         let deep = "[".repeat(100_000);
         assert_eq!(parse(deep.as_bytes()).unwrap_err().what, "nested too deep");
         for bad in [

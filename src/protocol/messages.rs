@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::json::{self, Json};
 use super::xml::{self, Node};
 use crate::core::markup::write_json_string;
+use crate::core::schedule;
 
 /// The constant TOKEN FusionInventory and GLPI agents send in their PROLOG.
 const TOKEN: &str = "12345678";
@@ -81,6 +82,47 @@ pub fn looks_like_json(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
+/// Longest PROLOG_FREQ taken from a server, in hours (a year; [`schedule::MAX_PERIOD`]).
+pub const MAX_PROLOG_FREQ: u32 = (schedule::MAX_PERIOD / 3600) as u32;
+
+/// A number a server sent, brought into `min..=max` with a warning that names it when it was
+/// outside. Every number read from a reply goes through here (or through
+/// [`schedule::period_from_hours`] for periods), so that none can make the agent loop, wait
+/// forever or allocate without bound.
+pub fn clamp_number<T: PartialOrd + Copy + std::fmt::Display>(
+    what: &str,
+    v: T,
+    min: T,
+    max: T,
+) -> T {
+    if v < min {
+        log::warn!("the server sent {what} = {v}: {min} is used instead");
+        min
+    } else if v > max {
+        log::warn!("the server sent {what} = {v}: {max} is used instead");
+        max
+    } else {
+        v
+    }
+}
+
+/// PROLOG_FREQ: a whole number of hours, within 1..=[`MAX_PROLOG_FREQ`]; a larger number
+/// (even past what fits a machine word) is cut; what is not a positive number is ignored.
+fn prolog_freq(text: &str) -> Option<u32> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        if !t.is_empty() {
+            log::warn!("the server sent PROLOG_FREQ = {t:?}, not a number: ignored");
+        }
+        return None;
+    }
+    let n = t.parse::<u64>().unwrap_or(u64::MAX);
+    if n == 0 {
+        return None;
+    }
+    Some(clamp_number("PROLOG_FREQ", n, 1, u64::from(MAX_PROLOG_FREQ)) as u32)
+}
+
 pub fn parse_prolog(body: &[u8]) -> Result<Prolog, ReplyError> {
     let root = xml::parse(&String::from_utf8_lossy(body)).map_err(ReplyError::Xml)?;
     if !root.name.eq_ignore_ascii_case("REPLY") {
@@ -94,10 +136,7 @@ pub fn parse_prolog(body: &[u8]) -> Result<Prolog, ReplyError> {
         "STOP" | "NO_ACCOUNT_UPDATE" => Response::Stop,
         other => Response::Other(other.to_string()),
     };
-    let prolog_freq = root
-        .child_text("PROLOG_FREQ")
-        .and_then(|f| f.parse().ok())
-        .filter(|f| *f > 0);
+    let prolog_freq = root.child_text("PROLOG_FREQ").and_then(prolog_freq);
     let options = root
         .children_named("OPTION")
         .map(|o| OptionBlock {
@@ -235,6 +274,19 @@ fn expiration_hours(v: &Json) -> Option<f64> {
         _ => None,
     }
     .filter(|h| *h > 0.0)
+    .map(|h| {
+        // Within the schedule's floor and ceiling, in hours.
+        let min = schedule::MIN_PERIOD as f64 / 3600.0;
+        let max = schedule::MAX_PERIOD as f64 / 3600.0;
+        if h.is_finite() {
+            clamp_number("expiration (hours)", h, min, max)
+        } else {
+            log::warn!(
+                "the server sent an expiration that is not a finite number: {max} h is used"
+            );
+            max
+        }
+    })
 }
 
 pub fn parse_contact(body: &[u8]) -> Result<Contact, ReplyError> {
@@ -322,6 +374,21 @@ mod tests {
     }
 
     #[test]
+    fn prolog_freqs_are_clamped() {
+        let freq = |f: &str| {
+            parse_prolog(format!("<REPLY><PROLOG_FREQ>{f}</PROLOG_FREQ></REPLY>").as_bytes())
+                .unwrap()
+                .prolog_freq
+        };
+        assert_eq!(freq("24"), Some(24));
+        assert_eq!(freq("99999999999999999999999"), Some(MAX_PROLOG_FREQ));
+        assert_eq!(freq("4294967295"), Some(MAX_PROLOG_FREQ));
+        assert_eq!(freq("0"), None);
+        assert_eq!(freq("-5"), None);
+        assert_eq!(freq("1e9"), None);
+    }
+
+    #[test]
     fn inventory_replies_carry_account_updates() {
         let r = parse_inventory_reply(b"<REPLY><RESPONSE>ACCOUNT_UPDATE</RESPONSE><ACCOUNTINFO><KEYVALUE>NA</KEYVALUE><KEYNAME>TAG</KEYNAME></ACCOUNTINFO></REPLY>").unwrap();
         assert_eq!(r.account_update, Some(vec![("TAG".into(), "NA".into())]));
@@ -349,6 +416,10 @@ mod tests {
         assert_eq!(c.tasks, vec![("inventory".to_string(), "glpi".to_string())]);
         assert_eq!(c.no_category, vec!["process", "user"]);
         assert!(parse_contact(br#"{"status":"ok","expiration":0}"#).is_err());
+        let huge = parse_contact(br#"{"status":"ok","expiration":1e308}"#).unwrap();
+        assert_eq!(huge.expiration_hours, Some(8760.0));
+        let tiny = parse_contact(br#"{"status":"ok","expiration":"1s"}"#).unwrap();
+        assert_eq!(tiny.expiration_hours, Some(60.0 / 3600.0));
         assert!(parse_contact(br#"{"status":"error","message":"nope"}"#)
             .unwrap_err()
             .to_string()

@@ -88,7 +88,12 @@ pub fn server_url(s: &str) -> Result<Url, String> {
     } else {
         format!("http://{s}")
     };
-    let mut url = Url::parse(&full).map_err(|e| format!("server {s}: {e}"))?;
+    let mut url = Url::parse(&full).map_err(|e| {
+        format!(
+            "server {}: {e}",
+            crate::core::redact::url_without_userinfo(s)
+        )
+    })?;
     if (url.path.is_empty() || url.path == "/") && !s.contains("://") {
         url.path = "/ocsinventory".to_string();
     }

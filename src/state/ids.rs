@@ -58,7 +58,15 @@ impl Vardir {
     /// unless it is not a DEVICEID at all (a damaged file).
     pub fn deviceid(&self, hostname: &str, stamp: &str) -> io::Result<String> {
         let path = self.file(names::DEVICEID);
-        if let Some(text) = read_small(&path)? {
+        let stored = match read_small(&path) {
+            // Not a regular file (a FIFO put there): damaged like a file of garbage.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                log::warn!("{}: {e}; making a new DEVICEID", path.display());
+                None
+            }
+            other => other?,
+        };
+        if let Some(text) = stored {
             let id = text.trim();
             if is_valid_deviceid(id) {
                 return Ok(id.to_string());

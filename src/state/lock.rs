@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -25,8 +26,13 @@ impl Lock {
             .write(true)
             .create(true)
             .truncate(false)
+            // Without blocking, and only a regular file: a FIFO put there cannot hang the start.
+            .custom_flags(nix::libc::O_NONBLOCK)
             .open(&path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(format!("{}: not a regular file", path.display()));
+        }
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => {
                 let mut lock = Lock { file: locked, path };

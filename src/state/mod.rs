@@ -10,7 +10,7 @@ pub mod lock;
 pub mod spool;
 pub mod target;
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,8 @@ mod names {
     pub const SPOOL: &str = "spool";
     pub const SPOOL_XML: &str = "inventory.xml.z";
     pub const SPOOL_JSON: &str = "inventory.json.z";
+    /// Folder of the spooled inventories a server refused, kept for the admin.
+    pub const SPOOL_REFUSED: &str = "refused";
 }
 
 /// The vardir: what must survive a reboot.
@@ -68,9 +70,10 @@ impl Vardir {
     }
 }
 
-/// Reads a small state file; `None` when missing.
+/// Reads a small state file; `None` when missing. It is opened without blocking and only if
+/// it is a regular file (a FIFO put in its place cannot hang a run: it is an error).
 pub fn read_small(path: &Path) -> io::Result<Option<String>> {
-    match File::open(path) {
+    match crate::sys::root::open_regular(path) {
         Ok(f) => {
             let mut s = Vec::new();
             f.take(MAX_STATE_FILE).read_to_end(&mut s)?;

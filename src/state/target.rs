@@ -5,6 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{names, read_small, write_atomic};
+use crate::core::redact::url_without_userinfo;
+use crate::core::schedule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServerKind {
@@ -30,6 +32,10 @@ impl ServerKind {
 /// Most ACCOUNTINFO entries kept for a target.
 pub const MAX_ACCOUNTINFO: usize = 64;
 
+/// Longest ACCOUNTINFO key or value kept from a server (OCS stores 255 characters); a longer
+/// one is cut there, with a warning.
+pub const MAX_ACCOUNTINFO_TEXT: usize = 1024;
+
 /// The ACCOUNTINFO entries kept for a target.
 pub type AccountInfo = heapless::Vec<(String, String), MAX_ACCOUNTINFO>;
 
@@ -45,6 +51,9 @@ pub struct State {
     pub accountinfo: AccountInfo,
     /// Failed contacts in a row (for the retry back-off).
     pub errors: u32,
+    /// When this target was last contacted (seconds since the epoch; 0: never): the daemon
+    /// never calls it again sooner than [`schedule::MIN_CONTACT_INTERVAL`] after.
+    pub last_contact: i64,
 }
 
 fn escape(v: &str) -> String {
@@ -77,7 +86,25 @@ impl State {
                 info.len()
             );
         }
-        self.accountinfo = info.into_iter().take(MAX_ACCOUNTINFO).collect();
+        let cut = |what: &str, mut t: String| {
+            if t.len() > MAX_ACCOUNTINFO_TEXT {
+                log::warn!(
+                    "the server sent an ACCOUNTINFO {what} of {} bytes: cut at {MAX_ACCOUNTINFO_TEXT}",
+                    t.len()
+                );
+                let mut end = MAX_ACCOUNTINFO_TEXT;
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                t.truncate(end);
+            }
+            t
+        };
+        self.accountinfo = info
+            .into_iter()
+            .take(MAX_ACCOUNTINFO)
+            .map(|(k, v)| (cut("key", k), cut("value", v)))
+            .collect();
     }
 
     pub fn to_text(&self) -> String {
@@ -88,6 +115,9 @@ impl State {
             self.server.name(),
             self.errors
         );
+        if self.last_contact != 0 {
+            s.push_str(&format!("last_contact={}\n", self.last_contact));
+        }
         for (k, v) in &self.accountinfo {
             s.push_str(&format!("accountinfo.{}={}\n", escape(k), escape(v)));
         }
@@ -95,7 +125,9 @@ impl State {
     }
 
     /// Reads a state file; lines it does not understand are skipped (a damaged file loses
-    /// what it lost, never the run).
+    /// what it lost, never the run). A period past [`schedule::MAX_PERIOD`] is cut to it; the
+    /// dates are taken as they are and brought into range where they are used
+    /// ([`schedule::due_date`]).
     pub fn from_text(text: &str) -> State {
         let mut st = State::default();
         for line in text.lines().take(1024) {
@@ -104,7 +136,10 @@ impl State {
             };
             match k {
                 "next_run" => st.next_run = v.parse().unwrap_or(0),
-                "max_delay" => st.max_delay = v.parse().unwrap_or(0),
+                "max_delay" => {
+                    st.max_delay = v.parse::<u64>().unwrap_or(0).min(schedule::MAX_PERIOD)
+                }
+                "last_contact" => st.last_contact = v.parse().unwrap_or(0),
                 "errors" => st.errors = v.parse().unwrap_or(0),
                 "server" => {
                     st.server = match v {
@@ -140,15 +175,32 @@ pub struct Target {
     pub state: State,
     /// The state as last read or written, to write only when it changed.
     saved: State,
+    /// What logs and pages call it: the URL without its userinfo, or the path.
+    label: String,
 }
 
-/// A file name for a target: the URL or path with every character but letters, digits, `.`
-/// and `-` turned into `_`, as the reference agents name their target folders.
+/// A file name for a target: the URL (without its userinfo: a password never names a file)
+/// or path with every character but letters, digits, `.` and `-` turned into `_`, as the
+/// reference agents name their target folders.
 pub fn dir_name(dest: &Destination) -> String {
-    let (prefix, s) = match dest {
-        Destination::Server(u) => ("", u.as_str()),
-        Destination::Local(p) => ("local_", p.as_str()),
-    };
+    match dest {
+        Destination::Server(u) => file_name_of("", &url_without_userinfo(u)),
+        Destination::Local(p) => file_name_of("local_", p),
+    }
+}
+
+/// The folder name of earlier versions, which kept a URL's userinfo: read once to move an
+/// existing folder to its new name.
+fn legacy_dir_name(dest: &Destination) -> Option<String> {
+    match dest {
+        Destination::Server(u) if url_without_userinfo(u) != u.as_str() => {
+            Some(file_name_of("", u))
+        }
+        _ => None,
+    }
+}
+
+fn file_name_of(prefix: &str, s: &str) -> String {
     let mut name: String = prefix.to_string();
     name.extend(s.chars().map(|c| {
         if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -161,9 +213,38 @@ pub fn dir_name(dest: &Destination) -> String {
     name
 }
 
+/// Moves the folder an earlier version named after a URL with its password to the name
+/// without it, once: a rename, so that the state and spool move whole or not at all. When
+/// both exist, the new one is kept and the old one (whose name holds the password) removed.
+fn migrate_legacy_dir(dest: &Destination, targets: &Path, dir: &Path) {
+    let Some(old) = legacy_dir_name(dest).map(|n| targets.join(n)) else {
+        return;
+    };
+    if old == dir || fs::symlink_metadata(&old).is_err() {
+        return;
+    }
+    if fs::symlink_metadata(dir).is_err() {
+        match fs::rename(&old, dir) {
+            Ok(()) => log::info!(
+                "the state folder of a target was renamed to {} (its old name held the URL's credentials)",
+                dir.display()
+            ),
+            Err(e) => log::warn!("cannot rename a state folder to {}: {e}", dir.display()),
+        }
+    } else {
+        log::warn!(
+            "removing an old state folder whose name held the URL's credentials ({} is kept)",
+            dir.display()
+        );
+        let _ = fs::remove_dir_all(&old);
+    }
+}
+
 impl Target {
     pub fn new(dest: Destination, statedir: &Path) -> Target {
-        let dir = statedir.join(names::TARGETS).join(dir_name(&dest));
+        let targets = statedir.join(names::TARGETS);
+        let dir = targets.join(dir_name(&dest));
+        migrate_legacy_dir(&dest, &targets, &dir);
         let state = match read_small(&dir.join(names::TARGET_STATE)) {
             Ok(Some(text)) => State::from_text(&text),
             Ok(None) => State::default(),
@@ -175,19 +256,22 @@ impl Target {
                 State::default()
             }
         };
+        let label = match &dest {
+            Destination::Server(u) => url_without_userinfo(u).into_owned(),
+            Destination::Local(p) => p.clone(),
+        };
         Target {
             dest,
             dir,
             saved: state.clone(),
             state,
+            label,
         }
     }
 
+    /// The target as logs and pages show it: a server URL without its userinfo.
     pub fn name(&self) -> &str {
-        match &self.dest {
-            Destination::Server(u) => u,
-            Destination::Local(p) => p,
-        }
+        &self.label
     }
 
     /// Writes the state if it changed since it was read (flash is not written for nothing).
@@ -254,6 +338,7 @@ mod tests {
             server: ServerKind::Glpi,
             accountinfo: [("TAG".into(), "site=a\nb".into())].into_iter().collect(),
             errors: 2,
+            last_contact: 1_699_999_000,
         };
         assert_eq!(State::from_text(&st.to_text()), st);
         let many: String = (0..100).map(|i| format!("accountinfo.K{i}=v\n")).collect();
@@ -261,6 +346,42 @@ mod tests {
         let damaged = State::from_text("next_run=zz\n\u{0}garbage\nserver=xml\n");
         assert_eq!(damaged.next_run, 0);
         assert_eq!(damaged.server, ServerKind::Xml);
+        let corrupt =
+            State::from_text("max_delay=18446744073709551615\nnext_run=-579010723984328356\n");
+        assert_eq!(corrupt.max_delay, schedule::MAX_PERIOD);
+    }
+
+    #[test]
+    fn long_accountinfo_from_a_server_is_cut() {
+        let mut st = State::default();
+        st.set_accountinfo(vec![("TAG".into(), "é".repeat(200_000))]);
+        assert!(st.accountinfo[0].1.len() <= MAX_ACCOUNTINFO_TEXT);
+    }
+
+    #[test]
+    fn credentials_never_name_a_folder_and_old_folders_move_once() {
+        let url = "http://admin:s3cret@127.0.0.1/ocsinventory";
+        let dest = Destination::Server(url.into());
+        assert_eq!(dir_name(&dest), "http___127.0.0.1_ocsinventory");
+        let statedir = std::env::temp_dir().join(format!("uagent-migrate-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&statedir);
+        let old = statedir
+            .join("targets")
+            .join("http___admin_s3cret_127.0.0.1_ocsinventory");
+        fs::create_dir_all(old.join("spool")).unwrap();
+        fs::write(old.join("state"), "next_run=123\nserver=xml\n").unwrap();
+        fs::write(old.join("spool/inventory.xml.z"), "kept").unwrap();
+        let t = Target::new(dest.clone(), &statedir);
+        assert_eq!(t.state.next_run, 123);
+        assert_eq!(t.name(), "http://127.0.0.1/ocsinventory");
+        assert!(!old.exists());
+        assert_eq!(
+            fs::read(t.dir.join("spool/inventory.xml.z")).unwrap(),
+            b"kept"
+        );
+        // A second start finds nothing to move and the same state.
+        assert_eq!(Target::new(dest, &statedir).state.next_run, 123);
+        fs::remove_dir_all(&statedir).unwrap();
     }
 
     #[test]

@@ -3,14 +3,24 @@
 //!
 //! Every read is bounded, tolerates bytes that are not UTF-8, and reports trouble as a warning
 //! that names the file: a collector that cannot read something leaves it out and goes on.
+//!
+//! Every file is opened by [`open_regular`]: without blocking (`O_NONBLOCK`), and refused
+//! unless it is a regular file, so that a FIFO, a device or a socket put where a file is
+//! expected cannot hang the inventory or feed it without end. Each kind of read has its cap:
+//! a `/sys` or `/proc` value [`MAX_VALUE_FILE`], a small text file [`MAX_SMALL_FILE`], tables
+//! what their reader asks; big files are streamed line by line with every line bounded.
 
 use std::borrow::Cow;
-use std::fs::{self, File, Metadata};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
-/// Longest file read whole (`/sys` values, os-release, passwd…); longer ones are cut there.
+/// Longest file read whole (os-release, passwd…); longer ones are cut there.
 pub const MAX_SMALL_FILE: usize = 256 * 1024;
+/// Longest `/sys` or `/proc` value read ([`Root::value`]): the kernel's attributes are at
+/// most a page (64 KiB on the largest pages); a longer file is not one, and is cut.
+pub const MAX_VALUE_FILE: usize = 64 * 1024;
 /// Longest line kept by [`LineReader`]; the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 8 * 1024;
 /// Most entries taken from one directory listing.
@@ -19,6 +29,46 @@ pub const MAX_DIR_ENTRIES: usize = 65_536;
 const MAX_SYMLINKS: usize = 40;
 /// Largest file that can stand for a symbolic link (see [`Root::link_stub`]).
 const MAX_LINK_STUB: u64 = 255;
+
+/// Opens `path` for reading without blocking, and only if it is a regular file: a FIFO would
+/// block the reader (no writer) or never end, a device (`/dev/zero`) never ends, a socket
+/// cannot be read. `O_NONBLOCK` makes the open itself return at once whatever the file is;
+/// on a regular file it changes nothing. The refusal is an `InvalidInput` error that says
+/// what the file is.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what})"),
+    ))
+}
+
+/// Reads at most `limit` bytes of `file`; the flag says whether there was more.
+pub fn read_capped(file: File, limit: usize, buf: &mut Vec<u8>) -> io::Result<bool> {
+    file.take(limit as u64 + 1).read_to_end(buf)?;
+    let cut = buf.len() > limit;
+    buf.truncate(limit);
+    Ok(cut)
+}
 
 pub struct Root {
     base: PathBuf,
@@ -167,13 +217,23 @@ impl Root {
     /// (the speed of a link that is down).
     pub fn value(&self, p: &str) -> Option<String> {
         let mut buf = Vec::new();
-        let read = File::open(self.path(p))
-            .and_then(|f| f.take(MAX_SMALL_FILE as u64).read_to_end(&mut buf));
-        if let Err(e) = read {
-            if !missing(&e) {
-                log::debug!("cannot read {p}: {e}");
+        let read =
+            open_regular(&self.path(p)).and_then(|f| read_capped(f, MAX_VALUE_FILE, &mut buf));
+        match read {
+            Ok(true) => {
+                log::warn!("{p} is longer than {MAX_VALUE_FILE} bytes: only the beginning was read")
             }
-            return None;
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                log::warn!("cannot read {p}: {e}");
+                return None;
+            }
+            Err(e) => {
+                if !missing(&e) {
+                    log::debug!("cannot read {p}: {e}");
+                }
+                return None;
+            }
         }
         let text = String::from_utf8_lossy(&buf);
         let line = text.lines().next().unwrap_or("").trim();
@@ -190,7 +250,25 @@ impl Root {
     }
 
     pub fn read_bytes(&self, p: &str, limit: usize) -> Option<Vec<u8>> {
-        let file = self.open(p)?;
+        self.read_limited(p, limit, false)
+    }
+
+    /// Reads at most `limit` bytes of `p`, with a warning when there was more. With `quiet`,
+    /// a file this user may not read is left out without a warning (SMBIOS tables and
+    /// serial numbers are root's only, and other sources stand in for them).
+    pub fn read_limited(&self, p: &str, limit: usize, quiet: bool) -> Option<Vec<u8>> {
+        let file = match open_regular(&self.path(p)) {
+            Ok(f) => f,
+            Err(e) if missing(&e) => return None,
+            Err(e) if quiet && e.kind() == io::ErrorKind::PermissionDenied => {
+                log::debug!("cannot read {p}: {e}");
+                return None;
+            }
+            Err(e) => {
+                log::warn!("cannot read {p}: {e}");
+                return None;
+            }
+        };
         // Room for the whole of most files at once: one read, then the one that says EOF
         // (growing from empty costs a read per doubling, and /proc files say their size is 0).
         let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
@@ -212,23 +290,27 @@ impl Root {
     /// Opens a file for streaming; same error policy as [`read`](Self::read).
     pub fn open(&self, p: &str) -> Option<File> {
         let path = self.path(p);
-        // Under a root, a FIFO or device in place of a file would block or never end.
-        if !self.live {
-            match fs::metadata(&path) {
-                Ok(m) if !m.is_file() => {
-                    log::warn!("cannot read {p}: not a regular file");
-                    return None;
-                }
-                _ => {}
-            }
-        }
-        match File::open(&path) {
+        match open_regular(&path) {
             Ok(f) => Some(f),
             Err(e) if missing(&e) => None,
             Err(e) => {
                 log::warn!("cannot read {p}: {e}");
                 None
             }
+        }
+    }
+
+    /// Opens a `/proc` file on the hot path of the process list: without blocking, and under
+    /// a root (where anything may stand in for it) only a regular file. The live `/proc` holds
+    /// only procfs files, so the check of [`open_regular`] is spared there.
+    pub fn open_proc(&self, p: &str) -> io::Result<File> {
+        if self.live {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::libc::O_NONBLOCK)
+                .open(p)
+        } else {
+            open_regular(&self.path(p))
         }
     }
 
@@ -597,6 +679,45 @@ mod tests {
     #[test]
     fn line_reader_replaces_invalid_utf8() {
         assert_eq!(lines_of(b"caf\xe9\n"), ["caf\u{fffd}"]);
+    }
+
+    #[test]
+    fn fifos_devices_and_huge_files_neither_block_nor_explode() {
+        let dir = std::env::temp_dir().join(format!("uagent-root-fifo-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("proc/sys/kernel")).unwrap();
+        fs::create_dir_all(dir.join("etc")).unwrap();
+        for p in ["proc/uptime", "proc/sys/kernel/hostname", "etc/timezone"] {
+            nix::unistd::mkfifo(&dir.join(p), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        }
+        std::os::unix::fs::symlink("/dev/zero", dir.join("etc/hostname")).unwrap();
+        let big = File::create(dir.join("etc/os-release")).unwrap();
+        big.set_len(1 << 30).unwrap();
+        let root = Root::at(&dir);
+        let t0 = std::time::Instant::now();
+        assert_eq!(root.value("/proc/uptime"), None);
+        assert_eq!(root.value("/proc/sys/kernel/hostname"), None);
+        assert_eq!(root.read("/etc/timezone"), None);
+        assert!(root.open("/etc/timezone").is_none());
+        assert!(root.lines("/proc/uptime").is_none());
+        assert!(root.open_proc("/proc/uptime").is_err());
+        // /dev/zero outside the root is not reached; a link to a device inside it is refused.
+        assert_eq!(root.value("/etc/hostname"), None);
+        assert!(open_regular(Path::new("/dev/zero")).is_err());
+        assert_eq!(
+            root.read("/etc/os-release").map(|t| t.len()),
+            Some(MAX_SMALL_FILE)
+        );
+        assert!(root
+            .value("/etc/os-release")
+            .is_some_and(|v| v.len() <= MAX_VALUE_FILE));
+        assert_eq!(
+            root.read_limited("/etc/os-release", 4096, true)
+                .map(|t| t.len()),
+            Some(4096)
+        );
+        assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -11,6 +11,9 @@ use super::sink::{Section, Sink};
 use super::Context;
 use crate::sys::Root;
 
+/// Longest `/sys/class/dmi/id` value read (the kernel writes at most a page).
+const MAX_DMI_VALUE: usize = 4096;
+
 /// Identity read from DMI, whichever way.
 #[derive(Debug, Default, Clone)]
 pub struct DmiInfo {
@@ -37,7 +40,8 @@ impl DmiInfo {
         let get = |name: &str| {
             let path = format!("/sys/class/dmi/id/{name}");
             // Serial numbers are readable by root only: not worth a warning for other users.
-            let text = std::fs::read(root.path(&path)).ok()?;
+            // A value is one line of at most a page: a bigger file is cut (with a warning).
+            let text = root.read_limited(&path, MAX_DMI_VALUE, true)?;
             clean(&String::from_utf8_lossy(&text))
         };
         DmiInfo {

@@ -2,7 +2,6 @@
 //! from `ps`, whose output differs between procps and busybox: the fields are those of
 //! `ps -A -o user,pid,pcpu,pmem,vsz,tty,lstart,command`.
 
-use std::fs::File;
 use std::io::{self, Read};
 
 use super::sink::{Section, Sink};
@@ -250,7 +249,7 @@ pub struct Process {
 fn read_proc(root: &Root, path: &str, limit: usize, buf: &mut Vec<u8>) -> bool {
     buf.clear();
     buf.resize(limit, 0);
-    let read = File::open(root.path(path)).and_then(|mut f| loop {
+    let read = root.open_proc(path).and_then(|mut f| loop {
         match f.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => break other,

@@ -5,7 +5,6 @@
 //! The table is firmware data and is not trusted: every offset is checked, a structure that runs
 //! past the end stops the walk, and a string index out of range reads as no string.
 
-use std::fs::File;
 use std::io::{self, Read};
 
 mod names;
@@ -101,7 +100,7 @@ pub fn parse_entry_point(ep: &[u8]) -> Result<EntryPoint, String> {
 /// Reads at most `limit` bytes. A table readable by root only is not worth a warning for other
 /// users: BIOS then uses `/sys/class/dmi/id`.
 fn read_limited(root: &Root, path: &str, limit: usize) -> Option<Vec<u8>> {
-    let file = match File::open(root.path(path)) {
+    let file = match crate::sys::root::open_regular(&root.path(path)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -115,6 +114,7 @@ fn read_limited(root: &Root, path: &str, limit: usize) -> Option<Vec<u8>> {
     };
     let mut buf = Vec::new();
     if let Err(e) = file.take(limit as u64).read_to_end(&mut buf) {
+        // A table is read up to the length its entry point gives, and no further.
         log::warn!("cannot read {path}: {e}");
         return None;
     }
