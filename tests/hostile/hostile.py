@@ -144,7 +144,7 @@ class Daemon:
     """`uagent --daemon …` in a session of its own; `stop()` sends SIGTERM and waits."""
 
     def __init__(self, binary, args, env=None):
-        self.p = subprocess.Popen([binary, "--daemon"] + list(args), stdout=subprocess.DEVNULL,
+        self.p = subprocess.Popen([binary, "--daemon", "--no-fork"] + list(args), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, start_new_session=True, env=env)
 
     def hwm_kib(self):
