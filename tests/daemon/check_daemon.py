@@ -11,6 +11,7 @@ saved.
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -142,11 +143,15 @@ def main():
         daemon = subprocess.Popen(cmd + ["--task-timeout", "3", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         check("listens again", wait_for(lambda: http(base + "/status")[0] == 200, 15))
         check("/status says running task inventory", wait_for(lambda: http(base + "/status")[1].strip() == b"status: running task inventory", 10))
+        # The agent starts a task as `uagent task` with its arguments on standard input.
+        task_pattern = f"^{re.escape(args.binary)} task$"
+        check("the task process is there while it runs",
+              subprocess.run(["pgrep", "-f", task_pattern], capture_output=True).returncode == 0)
         check("the task is killed at its limit and the daemon says so",
               wait_for(lambda: "killed after its time limit of 3 s" in open(logfile, errors="replace").read(), 15))
         code, body = http(base + "/status")
         check("the daemon keeps serving: /status waiting again", code == 200 and body.strip() == b"status: waiting", (code, body))
-        check("no task process left", subprocess.run(["pgrep", "-f", f"{args.binary} task inventory"], capture_output=True).returncode != 0)
+        check("no task process left", subprocess.run(["pgrep", "-f", task_pattern], capture_output=True).returncode != 0)
         daemon.send_signal(signal.SIGTERM)
         check("exit 0", daemon.wait(timeout=20) == 0)
     finally:
