@@ -13,6 +13,7 @@ use crate::core::{exit, logger, random};
 use crate::http::Client;
 use crate::protocol::compress::{decode_reply, is_zlib, zlib};
 use crate::protocol::messages;
+use crate::protocol::oauth::OAuth;
 use crate::protocol::server::{client_options, server_url, CommError, Server};
 
 /// Largest inventory file injected.
@@ -204,12 +205,20 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
             return exit::USAGE;
         }
     };
+    let oauth = match OAuth::from_settings(&s.connection) {
+        Ok(o) => o,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
     let agentid = random::uuid();
     let server = Server {
         client: &client,
         url,
         deviceid: "",
         agentid: &agentid,
+        oauth: oauth.as_ref(),
     };
     let mut inputs: Vec<(String, Option<PathBuf>)> = files
         .into_iter()
@@ -238,7 +247,13 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
                     continue;
                 }
             };
-            match server.send_inventory(&body, json).await {
+            let mut on_pending = |tries: u32, wait: std::time::Duration| {
+                log::info!(
+                    "{what}: the server answers pending ({tries}); asking again in {} s",
+                    wait.as_secs()
+                )
+            };
+            match server.send_inventory(&body, json, &mut on_pending).await {
                 Ok(_) => {
                     sent += 1;
                     log::info!("{what}: accepted by {}", server.url);

@@ -10,7 +10,9 @@ use crate::config::Settings;
 use crate::core::schedule::{next_delay, retry_delay};
 use crate::core::time;
 use crate::http::Client;
-use crate::protocol::messages::{Prolog, Response};
+use crate::protocol::compress::zlib_head;
+use crate::protocol::messages::{InventoryReply, Prolog, Response};
+use crate::protocol::oauth::OAuth;
 use crate::protocol::server::{
     client_options, server_url, user_agent, CommError, PrologAnswer, Server,
 };
@@ -69,6 +71,57 @@ pub struct Agent {
     pub only: Option<Vec<usize>>,
     /// Told `waiting` or `running task NAME` (the daemon's /status shows it).
     pub on_status: Option<StatusHook>,
+    /// OAuth2 client credentials and the token they got, in this process's memory only.
+    pub oauth: Option<OAuth>,
+}
+
+/// How much of the inventory a run sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Full(&'static str),
+    /// Only what changed since the last inventory the server took (GLPI).
+    Changed,
+    /// These categories, asked for (`--partial`, a `/now` event).
+    Named(Vec<String>),
+}
+
+/// What to send to a target: the `--partial` categories when asked; for GLPI, what changed,
+/// for up to `full-inventory-postpone` runs after a full one, unless `--full`, an error or a
+/// new server calls for a full one; for an OCS server always everything (its CHECKSUM says
+/// what changed).
+pub fn scope(
+    settings: &Settings,
+    state: &crate::state::target::State,
+    has_digests: bool,
+    json: bool,
+) -> Scope {
+    let t = &settings.tasks;
+    if !t.partial.is_empty() && json {
+        return Scope::Named(t.partial.clone());
+    }
+    if !json {
+        Scope::Full("not a GLPI server")
+    } else if t.full {
+        Scope::Full("--full")
+    } else if t.full_inventory_postpone == 0 {
+        Scope::Full("full-inventory-postpone is 0")
+    } else if state.full_next {
+        Scope::Full("the last one did not get through, or the server changed")
+    } else if !has_digests {
+        Scope::Full("no digests of an earlier inventory")
+    } else if u64::from(state.partials) >= t.full_inventory_postpone {
+        Scope::Full("full-inventory-postpone partial ones in a row")
+    } else {
+        Scope::Changed
+    }
+}
+
+/// Whether a compressed GLPI inventory says `"partial": true` before its content.
+pub fn is_partial(compressed: &[u8]) -> bool {
+    let head = zlib_head(compressed, 1024);
+    let head = String::from_utf8_lossy(&head);
+    let head = head.split("\"content\"").next().unwrap_or("");
+    head.contains("\"partial\":true")
 }
 
 impl Agent {
@@ -77,6 +130,8 @@ impl Agent {
         let deviceid = ids::deviceid(&vardir, &Root::live());
         let agentid = vardir.agentid();
         let statedir = settings.statedir().to_path_buf();
+        check_inventory_settings(&settings)?;
+        let oauth = OAuth::from_settings(&settings.connection)?;
         let mut targets = Vec::new();
         for s in &settings.targets.servers {
             server_url(s)?;
@@ -93,6 +148,7 @@ impl Agent {
             targets,
             only: None,
             on_status: None,
+            oauth,
         })
     }
 
@@ -161,9 +217,15 @@ impl Agent {
                 );
                 continue;
             }
+            let next_run = self.targets[i].state.next_run;
             match self.targets[i].dest.clone() {
                 Destination::Server(url) => self.run_server(i, &url, &mut outcome).await,
                 Destination::Local(dir) => self.run_local(i, &dir, &mut outcome).await,
+            }
+            // A partial inventory asked for (`--partial`, a `/now` event) is extra: the
+            // schedule stays as it was.
+            if !self.settings.tasks.partial.is_empty() {
+                self.targets[i].state.next_run = next_run;
             }
             self.targets[i].save();
         }
@@ -194,6 +256,9 @@ impl Agent {
             accountinfo,
             no_category: s.no_category.clone(),
             debug: self.settings.log.debug > 0,
+            itemtype: Some(s.itemtype.clone()).filter(|i| !i.eq_ignore_ascii_case("computer")),
+            additional_content: s.additional_content.clone(),
+            assetname_support: Some(s.assetname_support).filter(|n| *n != 1),
             ..inventory::Args::default()
         }
     }
@@ -239,6 +304,7 @@ impl Agent {
             url,
             deviceid: &self.deviceid,
             agentid: &self.agentid,
+            oauth: self.oauth.as_ref(),
         };
         let kind = self.targets[i].state.server;
 
@@ -250,7 +316,10 @@ impl Agent {
         if let Ok(PrologAnswer::Glpi(_)) = &answer {
             if kind != ServerKind::Glpi {
                 log::info!("{url_text}: a GLPI server (native protocol)");
-                self.targets[i].state.server = ServerKind::Glpi;
+                let st = &mut self.targets[i].state;
+                st.server = ServerKind::Glpi;
+                // Another kind of server: what the old one held says nothing of this one.
+                st.full_next = true;
                 answer = self.contact(&server).await.map(PrologAnswer::Glpi);
             }
         } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
@@ -260,6 +329,19 @@ impl Agent {
             // It may have stopped speaking JSON: find out again next time.
             self.targets[i].state.server = ServerKind::Unknown;
         }
+        if let Ok(PrologAnswer::Glpi(c)) = &answer {
+            if let Some(v) = &c.inventory_version {
+                let st = &mut self.targets[i].state;
+                if !st.server_version.is_empty() && st.server_version != *v {
+                    log::info!(
+                        "{url_text}: the server's inventory version changed ({} to {v}): a full inventory next",
+                        st.server_version
+                    );
+                    st.full_next = true;
+                }
+                st.set_server_version(v);
+            }
+        }
         let json = self.targets[i].state.server == ServerKind::Glpi;
 
         let answer = match answer {
@@ -268,6 +350,7 @@ impl Agent {
                 log::error!("{url_text}: {e}");
                 outcome.comm(&e);
                 self.schedule_retry(i);
+                self.targets[i].state.full_next = true;
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
                     if let Some(body) = self.make_inventory(i, json, outcome).await {
@@ -282,18 +365,18 @@ impl Agent {
         // 2. The inventory a previous run could not deliver goes first.
         let spool = Spool::new(&self.targets[i].dir);
         if let Some((kind, body)) = spool.get() {
-            match server
-                .send_inventory(&body, kind == spool::Kind::Json)
-                .await
-            {
+            let spooled_json = kind == spool::Kind::Json;
+            match self.deliver(&server, i, &body, spooled_json, true).await {
                 Ok(_) => {
                     log::info!("{url_text}: sent the inventory kept from an earlier run");
                     spool.remove(kind);
+                    delivered(&mut self.targets[i].state, &body, spooled_json);
                 }
                 Err(e) => {
                     log::error!("{url_text}: cannot send the kept inventory: {e}");
                     outcome.comm(&e);
                     self.schedule_retry(i);
+                    self.targets[i].state.full_next = true;
                     return;
                 }
             }
@@ -323,15 +406,18 @@ impl Agent {
                 (c.status == "ok" && inv, c.expiration_hours)
             }
         };
-        let force = self.settings.schedule.force;
+        let force = self.settings.schedule.force || !self.settings.tasks.partial.is_empty();
         if (send_inventory || force) && self.wants_task("inventory") {
             if let Some(body) = self.make_inventory(i, json, outcome).await {
-                match server.send_inventory(&body, json).await {
+                match self.deliver(&server, i, &body, json, false).await {
                     Ok(reply) => {
+                        let partial = json && is_partial(&body);
                         log::info!(
-                            "{url_text}: inventory sent ({} bytes compressed)",
+                            "{url_text}: {} inventory sent ({} bytes compressed)",
+                            if partial { "partial" } else { "full" },
                             body.len()
                         );
+                        delivered(&mut self.targets[i].state, &body, json);
                         let t = &mut self.targets[i];
                         t.commit_digests();
                         if let Some(info) = reply.account_update {
@@ -343,6 +429,7 @@ impl Agent {
                         outcome.comm(&e);
                         self.spool(i, json, &body);
                         self.targets[i].discard_digests();
+                        self.targets[i].state.full_next = true;
                     }
                 }
             }
@@ -353,6 +440,48 @@ impl Agent {
             self.prolog_tasks(i, p, outcome).await;
         }
         self.schedule_next(i, period_hours);
+    }
+
+    /// Sends an inventory. While a GLPI server answers `pending`, the inventory waits in the
+    /// spool (unless it came from there), so that a stop meanwhile loses nothing; it leaves
+    /// the spool once the server took it.
+    async fn deliver(
+        &self,
+        server: &Server<'_>,
+        i: usize,
+        body: &[u8],
+        json: bool,
+        from_spool: bool,
+    ) -> Result<InventoryReply, CommError> {
+        let name = self.targets[i].name().to_string();
+        let dir = self.targets[i].dir.clone();
+        let kind = if json {
+            spool::Kind::Json
+        } else {
+            spool::Kind::Xml
+        };
+        let mut kept = from_spool;
+        let mut on_pending = |tries: u32, wait: Duration| {
+            log::info!(
+                "{name}: the server answers pending (try {tries} of {}); asking again in {} s",
+                crate::protocol::server::MAX_PENDING_TRIES,
+                wait.as_secs()
+            );
+            if !kept {
+                match Spool::new(&dir).put(kind, body) {
+                    Ok(path) => {
+                        log::info!("{name}: inventory kept in {} meanwhile", path.display())
+                    }
+                    Err(e) => log::error!("{name}: cannot keep the inventory: {e}"),
+                }
+                kept = true;
+            }
+        };
+        let result = server.send_inventory(body, json, &mut on_pending).await;
+        if result.is_ok() && kept && !from_spool {
+            Spool::new(&dir).remove(kind);
+        }
+        result
     }
 
     async fn contact(
@@ -417,6 +546,11 @@ impl Agent {
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
         args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());
+        match scope(&self.settings, &t.state, t.digests_file().exists(), json) {
+            Scope::Full(why) => log::debug!("{}: a full inventory ({why})", t.name()),
+            Scope::Changed => args.changed_only = true,
+            Scope::Named(categories) => args.partial = categories,
+        }
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
         }
@@ -473,6 +607,31 @@ impl Agent {
         .max(60);
         t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
     }
+}
+
+/// The server took an inventory: counts the partial ones since the last full one.
+fn delivered(st: &mut crate::state::target::State, body: &[u8], json: bool) {
+    if json && is_partial(body) {
+        st.partials = st.partials.saturating_add(1);
+    } else {
+        st.partials = 0;
+        st.full_next = false;
+    }
+}
+
+/// Refuses inventory settings the task would refuse at each run, once and up front.
+fn check_inventory_settings(s: &Settings) -> Result<(), String> {
+    let t = &s.tasks;
+    inventory::ItemType::parse(&t.itemtype, &Root::at(std::path::Path::new("/nonexistent")))?;
+    inventory::AssetName::from_number(t.assetname_support)?;
+    inventory::parse_categories(&t.partial)?;
+    inventory::parse_categories(&t.no_category)?;
+    if !t.credentials.is_empty() {
+        log::warn!(
+            "credentials: no inventory category of uagent uses credentials (the GLPI agent's database inventory does; uagent has none): ignored"
+        );
+    }
+    Ok(())
 }
 
 /// The host name as the runs see it (for logs).

@@ -68,6 +68,11 @@ pub struct Config {
     pub trust: Vec<String>,
     /// The host of each server target, by target index; `""` for a local target.
     pub server_hosts: Vec<String>,
+    /// The id of each target, by index, as `/now?target=` names them (`server0`, `local0`).
+    pub target_ids: Vec<String>,
+    /// The `host:port` of each server target's URL, by index (`None` for a local target):
+    /// the only origins a browser call to `/now` may come from.
+    pub target_origins: Vec<Option<String>>,
     /// `<vardir>/shared`, the only folder files are served from.
     pub shared_dir: PathBuf,
     pub log_file: Option<PathBuf>,
@@ -82,6 +87,8 @@ impl Default for Config {
             port: DEFAULT_PORT,
             trust: Vec::new(),
             server_hosts: Vec::new(),
+            target_ids: Vec::new(),
+            target_origins: Vec::new(),
             shared_dir: PathBuf::new(),
             log_file: None,
             deviceid: String::new(),

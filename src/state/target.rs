@@ -27,6 +27,11 @@ impl ServerKind {
     }
 }
 
+/// Largest `full-inventory-postpone`: a full inventory at least this often.
+pub const MAX_POSTPONE: u64 = 1000;
+/// Longest server version kept.
+const MAX_VERSION: usize = 64;
+
 /// Most ACCOUNTINFO entries kept for a target.
 pub const MAX_ACCOUNTINFO: usize = 64;
 
@@ -45,6 +50,13 @@ pub struct State {
     pub accountinfo: AccountInfo,
     /// Failed contacts in a row (for the retry back-off).
     pub errors: u32,
+    /// Partial inventories the server took since the last full one.
+    pub partials: u32,
+    /// The next inventory must be full: the last one did not get through, or the server
+    /// changed.
+    pub full_next: bool,
+    /// The inventory version GLPI's CONTACT announced (a change means a new server).
+    pub server_version: String,
 }
 
 fn escape(v: &str) -> String {
@@ -88,10 +100,27 @@ impl State {
             self.server.name(),
             self.errors
         );
+        if self.partials > 0 {
+            s.push_str(&format!("partials={}\n", self.partials));
+        }
+        if self.full_next {
+            s.push_str("full_next=1\n");
+        }
+        if !self.server_version.is_empty() {
+            s.push_str(&format!(
+                "server_version={}\n",
+                escape(&self.server_version)
+            ));
+        }
         for (k, v) in &self.accountinfo {
             s.push_str(&format!("accountinfo.{}={}\n", escape(k), escape(v)));
         }
         s
+    }
+
+    /// Keeps the version a server announced, cut at a sane length.
+    pub fn set_server_version(&mut self, v: &str) {
+        self.server_version = v.chars().take(MAX_VERSION).collect();
     }
 
     /// Reads a state file; lines it does not understand are skipped (a damaged file loses
@@ -106,6 +135,9 @@ impl State {
                 "next_run" => st.next_run = v.parse().unwrap_or(0),
                 "max_delay" => st.max_delay = v.parse().unwrap_or(0),
                 "errors" => st.errors = v.parse().unwrap_or(0),
+                "partials" => st.partials = v.parse().unwrap_or(0),
+                "full_next" => st.full_next = v == "1",
+                "server_version" => st.set_server_version(&unescape(v)),
                 "server" => {
                     st.server = match v {
                         "xml" => ServerKind::Xml,
@@ -254,6 +286,9 @@ mod tests {
             server: ServerKind::Glpi,
             accountinfo: [("TAG".into(), "site=a\nb".into())].into_iter().collect(),
             errors: 2,
+            partials: 13,
+            full_next: true,
+            server_version: "10.0.16".into(),
         };
         assert_eq!(State::from_text(&st.to_text()), st);
         let many: String = (0..100).map(|i| format!("accountinfo.K{i}=v\n")).collect();

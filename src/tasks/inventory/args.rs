@@ -31,6 +31,25 @@ pub struct Args {
     /// list the categories and exit
     #[argh(switch)]
     pub list_categories: bool,
+    /// only these categories, comma-separated, as a partial inventory (GLPI's JSON); BIOS and
+    /// hardware come with them, and the OS with software
+    #[argh(option)]
+    pub partial: Vec<String>,
+    /// GLPI asset type: Computer (default), NetworkEquipment (a router filed with the
+    /// switches, JSON only), or auto (NetworkEquipment on OpenWrt)
+    #[argh(option)]
+    pub itemtype: Option<String>,
+    /// merge the sections of FILE (XML REQUEST/CONTENT, or JSON with "content") into the
+    /// inventory
+    #[argh(option)]
+    pub additional_content: Option<String>,
+    /// HARDWARE/NAME: 1 short host name (default), 2 FQDN, 3 as the system has it
+    #[argh(option)]
+    pub assetname_support: Option<u64>,
+    /// credentials for categories that need them (accepted as the GLPI agent's launcher
+    /// does; no category of uagent uses any)
+    #[argh(option)]
+    pub credentials: Vec<String>,
     /// state directory (holds the DEVICEID); default /var/lib/uagent
     #[argh(option)]
     pub vardir: Option<String>,
@@ -52,6 +71,9 @@ pub struct Args {
     /// zlib-compress what goes to stdout
     #[argh(switch, hidden_help)]
     pub compress: bool,
+    /// with --digests: only the categories that changed, as a partial inventory (JSON)
+    #[argh(switch, hidden_help)]
+    pub changed_only: bool,
 }
 
 impl Args {
@@ -80,12 +102,19 @@ impl Args {
         each("accountinfo", &self.accountinfo);
         each("digests", self.digests.as_slice());
         each("digests-out", self.digests_out.as_slice());
+        each("partial", &self.partial);
+        each("itemtype", self.itemtype.as_slice());
+        each("additional-content", self.additional_content.as_slice());
+        let asset: Vec<String> = self.assetname_support.iter().map(u64::to_string).collect();
+        each("assetname-support", &asset);
+        each("credentials", &self.credentials);
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
             (self.list_categories, "--list-categories"),
             (self.debug, "--debug"),
             (self.compress, "--compress"),
+            (self.changed_only, "--changed-only"),
         ] {
             if on {
                 out.push(name.into());
@@ -117,6 +146,12 @@ mod tests {
             digests: Some("/s/digests".into()),
             digests_out: Some("/s/digests.new".into()),
             compress: true,
+            partial: vec!["software".into(), "cpu,os".into()],
+            itemtype: Some("NetworkEquipment".into()),
+            additional_content: Some("/etc/uagent/extra.xml".into()),
+            assetname_support: Some(2),
+            credentials: vec!["type:db,login:x".into()],
+            changed_only: true,
         };
         for a in [Args::default(), full] {
             let argv = a.to_argv();
