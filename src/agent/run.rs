@@ -259,6 +259,7 @@ impl Agent {
             itemtype: Some(s.itemtype.clone()).filter(|i| !i.eq_ignore_ascii_case("computer")),
             additional_content: s.additional_content.clone(),
             assetname_support: Some(s.assetname_support).filter(|n| *n != 1),
+            root: inventory_root(),
             ..inventory::Args::default()
         }
     }
@@ -607,6 +608,16 @@ impl Agent {
         .max(60);
         t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
     }
+}
+
+/// `UAGENT_INVENTORY_ROOT=DIR` makes the agent's inventories those of the system under DIR
+/// (`uagent inventory --root DIR`): the way to run the agent, its schedule and its server
+/// conversation on a router's files (tests, the partial-inventory simulation) from another
+/// machine.
+fn inventory_root() -> Option<String> {
+    std::env::var("UAGENT_INVENTORY_ROOT")
+        .ok()
+        .filter(|d| !d.is_empty())
 }
 
 /// The server took an inventory: counts the partial ones since the last full one.

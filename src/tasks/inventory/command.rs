@@ -10,6 +10,7 @@ use super::additional::{self, Additional};
 use super::digest::{Digests, Discard};
 use super::output::{self, Format};
 use super::partial::{self, Keep, Plan};
+use super::sink::Section;
 use super::Args;
 use super::{AssetName, Category, ItemType, Options, Root};
 use crate::core::console::say;
@@ -181,10 +182,7 @@ pub fn main(a: &Args) -> i32 {
         Scope::Full => {}
         Scope::Named(keep) => opts.keep = Some(keep),
         Scope::Changed => match changed(&opts) {
-            Ok(Plan::Partial(keep)) => {
-                log::info!("partial inventory: {}", keep.names().join(", "));
-                opts.keep = Some(keep);
-            }
+            Ok(Plan::Partial(keep)) => opts.keep = Some(keep),
             Ok(Plan::Full(why)) => log::info!("full inventory: {why}"),
             Err(e) => {
                 log::error!("cannot read the inventory: {e}");
@@ -232,10 +230,19 @@ fn changed(opts: &Options) -> io::Result<Plan> {
     let now = super::run(opts, &mut Discard);
     log::set_max_level(level);
     let now = now?;
-    Ok(match &opts.previous {
+    let plan = match &opts.previous {
         Some(prev) => partial::plan(prev, &now),
         None => Plan::Full("no digests of an earlier inventory"),
-    })
+    };
+    if let Plan::Partial(keep) = &plan {
+        let sent: Vec<&str> = Section::ALL
+            .into_iter()
+            .filter(|s| keep.contains(*s) && now.get(*s).is_some())
+            .filter_map(Section::json_name)
+            .collect();
+        log::info!("partial inventory: {}", sent.join(", "));
+    }
+    Ok(plan)
 }
 
 /// Streams the inventory to stdout, zlib-compressed with `compress` (for a server).
