@@ -219,6 +219,7 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
         deviceid: "",
         agentid: &agentid,
         oauth: oauth.as_ref(),
+        token_first: true,
     };
     let mut inputs: Vec<(String, Option<PathBuf>)> = files
         .into_iter()

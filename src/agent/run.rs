@@ -268,6 +268,10 @@ impl Agent {
         if !self.wants_task("inventory") {
             return;
         }
+        if !self.settings.tasks.partial.is_empty() {
+            log::info!("{dir}: a partial inventory is for GLPI servers: nothing written here");
+            return;
+        }
         let t = &self.targets[i];
         let mut args = self.inventory_args(t, "xml");
         if dir != "-" {
@@ -300,14 +304,17 @@ impl Agent {
                 return;
             }
         };
-        let server = Server {
+        let kind = self.targets[i].state.server;
+        let mut server = Server {
             client,
             url,
             deviceid: &self.deviceid,
             agentid: &self.agentid,
-            oauth: self.oauth.as_ref(),
+            // The token is GLPI's: an OCS server gets none, a server of unknown kind one when
+            // it asks (401).
+            oauth: self.oauth.as_ref().filter(|_| kind != ServerKind::Xml),
+            token_first: kind == ServerKind::Glpi,
         };
-        let kind = self.targets[i].state.server;
 
         // 1. What does the server want?
         let mut answer = match kind {
@@ -321,10 +328,12 @@ impl Agent {
                 st.server = ServerKind::Glpi;
                 // Another kind of server: what the old one held says nothing of this one.
                 st.full_next = true;
+                server.token_first = true;
                 answer = self.contact(&server).await.map(PrologAnswer::Glpi);
             }
         } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
             self.targets[i].state.server = ServerKind::Xml;
+            server.oauth = None;
         }
         if let (Err(_), ServerKind::Glpi) = (&answer, kind) {
             // It may have stopped speaking JSON: find out again next time.
@@ -362,6 +371,13 @@ impl Agent {
                 return;
             }
         };
+
+        if !self.settings.tasks.partial.is_empty() && !json {
+            log::info!(
+                "{url_text}: a partial inventory is part of GLPI's native protocol only: nothing sent to this server"
+            );
+            return;
+        }
 
         // 2. The inventory a previous run could not deliver goes first.
         let spool = Spool::new(&self.targets[i].dir);
@@ -648,4 +664,76 @@ fn check_inventory_settings(s: &Settings) -> Result<(), String> {
 /// The host name as the runs see it (for logs).
 pub fn hostname() -> String {
     os::hostname(&Root::live())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::compress::zlib;
+    use crate::state::target::State;
+
+    #[test]
+    fn glpi_targets_get_partials_until_the_postponement_runs_out() {
+        let mut s = Settings::default();
+        let mut st = State::default();
+        assert_eq!(scope(&s, &st, true, true), Scope::Changed);
+        assert!(
+            matches!(scope(&s, &st, true, false), Scope::Full(_)),
+            "OCS: its CHECKSUM"
+        );
+        assert!(
+            matches!(scope(&s, &st, false, true), Scope::Full(_)),
+            "no digests yet"
+        );
+        st.partials = 13;
+        assert_eq!(scope(&s, &st, true, true), Scope::Changed);
+        st.partials = 14;
+        assert!(matches!(scope(&s, &st, true, true), Scope::Full(_)));
+        st.partials = 0;
+        st.full_next = true;
+        assert!(
+            matches!(scope(&s, &st, true, true), Scope::Full(_)),
+            "after an error"
+        );
+        st.full_next = false;
+        s.tasks.full = true;
+        assert!(
+            matches!(scope(&s, &st, true, true), Scope::Full(_)),
+            "--full"
+        );
+        s.tasks.full = false;
+        s.tasks.full_inventory_postpone = 0;
+        assert!(matches!(scope(&s, &st, true, true), Scope::Full(_)));
+        s.tasks.partial = vec!["software".into()];
+        assert_eq!(
+            scope(&s, &st, true, true),
+            Scope::Named(vec!["software".into()])
+        );
+    }
+
+    #[test]
+    fn the_partial_flag_is_read_from_the_head_of_the_compressed_inventory() {
+        let pad = "x".repeat(100_000);
+        let partial = format!(
+            "{{\"action\":\"inventory\",\"partial\":true,\"content\":{{\"a\":\"{pad}\"}}}}"
+        );
+        let full = format!(
+            "{{\"action\":\"inventory\",\"content\":{{\"a\":\"\\\"partial\\\":true{pad}\"}}}}"
+        );
+        assert!(is_partial(&zlib(partial.as_bytes())));
+        assert!(
+            !is_partial(&zlib(full.as_bytes())),
+            "only before the content"
+        );
+        assert!(!is_partial(b"not zlib"));
+        let mut st = State {
+            partials: 2,
+            full_next: true,
+            ..State::default()
+        };
+        delivered(&mut st, &zlib(partial.as_bytes()), true);
+        assert_eq!((st.partials, st.full_next), (3, true));
+        delivered(&mut st, &zlib(full.as_bytes()), true);
+        assert_eq!((st.partials, st.full_next), (0, false));
+    }
 }

@@ -92,6 +92,10 @@ pub struct Server<'a> {
     pub agentid: &'a str,
     /// OAuth2 client credentials (GLPI 11), when configured.
     pub oauth: Option<&'a OAuth>,
+    /// Send the token with the first try (a known GLPI server); otherwise only once the
+    /// server asks for it with a 401 (a server of unknown kind, which may be an OCS server
+    /// that has no token endpoint).
+    pub token_first: bool,
 }
 
 /// A decoded 2xx reply and the headers that came with it.
@@ -140,8 +144,8 @@ impl Server<'_> {
     }
 
     /// POSTs an already compressed body (GETs with `None`) and returns the decoded reply of a
-    /// 2xx answer. With OAuth2, the token goes along, and a 401 gets one new token and one
-    /// more try.
+    /// 2xx answer. With OAuth2, the token goes along (see `token_first`), and a 401 gets one
+    /// new token and one more try.
     async fn exchange(
         &self,
         what: &str,
@@ -149,10 +153,11 @@ impl Server<'_> {
         headers: &[(&str, &str)],
     ) -> Result<Reply, CommError> {
         let mut retried = false;
+        let mut use_token = self.token_first;
         loop {
             let bearer = match self.oauth {
-                Some(o) => Some(o.authorization(self.client, &self.url).await?),
-                None => None,
+                Some(o) if use_token => Some(o.authorization(self.client, &self.url).await?),
+                _ => None,
             };
             let mut all = vec![("Pragma", "no-cache")];
             all.extend_from_slice(headers);
@@ -168,6 +173,11 @@ impl Server<'_> {
                 None => self.client.get(&self.url, &all).await,
             };
             let resp: Response = match (sent, self.oauth) {
+                (Err(HttpError::Unauthorized { .. }), Some(_)) if !use_token => {
+                    log::debug!("{}: asks for authentication: an OAuth2 token", self.url);
+                    use_token = true;
+                    continue;
+                }
                 (Err(HttpError::Unauthorized { .. }), Some(o)) if !retried => {
                     log::info!(
                         "{}: the OAuth2 token was refused (401): getting a new one",
