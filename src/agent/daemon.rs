@@ -169,6 +169,8 @@ async fn serve(
             }),
         )
         .await;
+        // A partial inventory event: its target, and the categories.
+        let mut event: Option<(usize, String)> = None;
         match wake {
             Wake::Due => {}
             Wake::Now(r) => {
@@ -197,13 +199,7 @@ async fn serve(
                             "partial inventory event for target {}: {categories}",
                             t.name()
                         );
-                        // An event runs at once and leaves the schedule as it was.
-                        if let Some(code) =
-                            pass(&mut agent, &[target], Some(&categories), signals).await
-                        {
-                            return code;
-                        }
-                        continue;
+                        event = Some((target, categories));
                     }
                 }
             }
@@ -231,14 +227,21 @@ async fn serve(
         // A pass, in a process of its own (the HTTP client and TLS never stay resident here);
         // a stop signal meanwhile kills it. Its targets' state is then read back from disk,
         // where the pass kept it.
+        // An event runs its target at once and leaves the schedule as it was.
         let now = time::now();
-        let due: Vec<usize> = (0..agent.targets.len())
-            .filter(|&i| agent.targets[i].state.next_run <= now)
-            .collect();
+        let (due, partial) = match event {
+            Some((target, categories)) => (vec![target], Some(categories)),
+            None => (
+                (0..agent.targets.len())
+                    .filter(|&i| agent.targets[i].state.next_run <= now)
+                    .collect(),
+                None,
+            ),
+        };
         if due.is_empty() {
             continue;
         }
-        if let Some(code) = pass(&mut agent, &due, None, signals).await {
+        if let Some(code) = pass(&mut agent, &due, partial.as_deref(), signals).await {
             return code;
         }
     }

@@ -124,11 +124,18 @@ fn now_event(query: Option<&str>) -> Route {
     }
     let wants_partial =
         partial.is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "yes" | "1" | "true"));
-    // As the GLPI agent: partial without a category is a plain run.
+    // As the GLPI agent: partial without a category is a plain run; categories this agent
+    // does not have are left out, and an event with none it has is refused.
     if let (true, Some(list)) = (wants_partial, category) {
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        for name in &names {
             let Some(c) = crate::tasks::inventory::Category::from_name(name) else {
-                return Route::BadRequest("unknown category in a /now event");
+                log::debug!("httpd: /now event: no category {name:?} here");
+                continue;
             };
             if event.partial.len() >= MAX_EVENT_CATEGORIES {
                 return Route::BadRequest("too many categories in a /now event");
@@ -136,6 +143,9 @@ fn now_event(query: Option<&str>) -> Route {
             if !event.partial.iter().any(|n| n == c.name()) {
                 event.partial.push(c.name().to_string());
             }
+        }
+        if event.partial.is_empty() && !names.is_empty() {
+            return Route::BadRequest("no known category in a /now event");
         }
     }
     Route::Now(event)

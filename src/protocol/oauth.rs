@@ -143,12 +143,13 @@ impl OAuth {
                 "{url} refused the OAuth2 client credentials ({why}): check oauth-client-id and oauth-client-secret"
             ))
         };
+        let body = self.request_body();
         let resp = match client
-            .post(
+            .request(
+                "POST",
                 &url,
-                "application/json",
-                &self.request_body(),
                 &[("Accept", "application/json")],
+                Some(("application/json", &body)),
             )
             .await
         {

@@ -164,14 +164,11 @@ impl Server<'_> {
             if let Some(b) = &bearer {
                 all.push(("Authorization", b));
             }
-            let sent = match compressed {
-                Some(body) => {
-                    self.client
-                        .post(&self.url, CONTENT_TYPE_ZLIB, body, &all)
-                        .await
-                }
-                None => self.client.get(&self.url, &all).await,
+            let (method, body) = match compressed {
+                Some(body) => ("POST", Some((CONTENT_TYPE_ZLIB, body))),
+                None => ("GET", None),
             };
+            let sent = self.client.request(method, &self.url, &all, body).await;
             let resp: Response = match (sent, self.oauth) {
                 (Err(HttpError::Unauthorized { .. }), Some(_)) if !use_token => {
                     log::debug!("{}: asks for authentication: an OAuth2 token", self.url);

@@ -79,7 +79,11 @@ fn now_events_name_checked_categories_and_a_target() {
         ("/now?target=local1", ev(&[], Some("local1"))),
         (
             "/now?partial=yes&category=nonesuch",
-            Route::BadRequest("unknown category in a /now event"),
+            Route::BadRequest("no known category in a /now event"),
+        ),
+        (
+            "/now?partial=yes&category=database,software",
+            ev(&["software"], None),
         ),
         (
             "/now?partial=yes&category=%zz",
