@@ -646,13 +646,13 @@ fn delivered(st: &mut crate::state::target::State, body: &[u8], json: bool) {
     }
 }
 
-/// Refuses inventory settings the task would refuse at each run, once and up front.
+/// Refuses the GLPI inventory settings the task would refuse at each run, once and up front
+/// (`no-category` stays the task's to judge, as it always was).
 fn check_inventory_settings(s: &Settings) -> Result<(), String> {
     let t = &s.tasks;
     inventory::ItemType::parse(&t.itemtype, &Root::at(std::path::Path::new("/nonexistent")))?;
     inventory::AssetName::from_number(t.assetname_support)?;
     inventory::parse_categories(&t.partial)?;
-    inventory::parse_categories(&t.no_category)?;
     if !t.credentials.is_empty() {
         log::warn!(
             "credentials: no inventory category of uagent uses credentials (the GLPI agent's database inventory does; uagent has none): ignored"
