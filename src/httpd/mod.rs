@@ -1,5 +1,6 @@
 //! The daemon's HTTP server (the Fusion/GLPI agents' "httpd"): a status page, `/status`,
-//! `/now` for trusted callers, files of the vardir's `shared/` folder and the agent's log.
+//! `/now` for trusted callers (with GLPI's partial inventory events and CORS), files of the
+//! vardir's `shared/` folder and the agent's log.
 //!
 //! Split by job: [`trust`] says who may ask for a run, [`routes`] maps a request-target to
 //! what to do (and keeps file names inside `shared/`), [`server`] owns the sockets and every
