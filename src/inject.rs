@@ -13,6 +13,7 @@ use crate::core::{exit, logger, random};
 use crate::http::Client;
 use crate::protocol::compress::{inflate_prefix, is_zlib, ZlibWriter};
 use crate::protocol::messages;
+use crate::protocol::oauth::OAuth;
 use crate::protocol::server::{client_options, server_url, CommError, Server};
 
 /// Largest plain inventory file injected: it is compressed as it is read, so what is held is
@@ -369,6 +370,13 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
             return exit::USAGE;
         }
     };
+    let oauth = match OAuth::from_settings(&s.connection) {
+        Ok(o) => o,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
     let agentid = random::uuid();
     let server = Server {
         client: &client,
@@ -376,6 +384,8 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
         deviceid: "",
         agentid: &agentid,
         compress: !s.connection.no_compression,
+        oauth: oauth.as_ref(),
+        token_first: true,
     };
     let mut inputs: Vec<(String, Option<PathBuf>)> = files
         .into_iter()
@@ -406,7 +416,16 @@ pub fn main(command: &[&str], args: &[&str]) -> i32 {
                     continue;
                 }
             };
-            match server.send_inventory(&input.body, input.json).await {
+            let mut on_pending = |tries: u32, wait: std::time::Duration| {
+                log::info!(
+                    "{what}: the server answers pending ({tries}); asking again in {} s",
+                    wait.as_secs()
+                )
+            };
+            match server
+                .send_inventory(&input.body, input.json, &mut on_pending)
+                .await
+            {
                 Ok(_) => {
                     sent += 1;
                     log::info!("{what}: accepted by {}", server.url);

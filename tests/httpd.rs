@@ -262,6 +262,169 @@ fn now_from_a_server_targets_host_runs_that_target() {
     assert!(srv.now.try_recv().is_err());
 }
 
+/// A request with extra header lines, from `from`; the reply read whole (a 204 has no body).
+fn ask_from(addr: SocketAddr, from: Ipv4Addr, method: &str, target: &str, headers: &str) -> Reply {
+    let mut s = connect_from(addr, from);
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: agent\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    if method == "OPTIONS" {
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        let text = String::from_utf8_lossy(&all).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        return Reply {
+            status: head[9..12].parse().unwrap(),
+            head: format!("{head}\r\n\r\n"),
+            body: body.as_bytes().to_vec(),
+        };
+    }
+    read_reply(&mut s, false)
+}
+
+/// Targets as the daemon names them: a local folder, then a GLPI server on 127.0.0.2.
+fn with_targets(c: &mut Config) {
+    c.server_hosts = vec!["".into(), "127.0.0.2".into()];
+    c.target_ids = vec!["local0".into(), "server0".into()];
+    c.target_origins = vec![None, Some("glpi.example.org:443".into())];
+    c.trust = vec!["127.0.0.1".into()];
+}
+
+#[test]
+fn now_events_ask_for_partial_inventories_of_their_targets() {
+    let srv = start("now-event", with_targets);
+    let r = get(
+        srv.addr,
+        "/now?partial=yes&category=software&target=server0",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        srv.now.try_recv(),
+        Ok(NowRequest::Partial {
+            target: 1,
+            categories: "software".into()
+        })
+    );
+    assert!(srv.now.try_recv().is_err());
+    // The host of a server target asks for its own target; a trusted caller for all.
+    let r = get_from(
+        srv.addr,
+        OTHER,
+        "/now?partial=yes&category=software,process",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        srv.now.try_recv(),
+        Ok(NowRequest::Partial {
+            target: 1,
+            categories: "software,process".into()
+        })
+    );
+    assert_eq!(get(srv.addr, "/now?partial=yes&category=cpu").status, 200);
+    let got: Vec<_> = std::iter::from_fn(|| srv.now.try_recv().ok()).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    // A target that is not the caller's, an unknown category, an untrusted caller.
+    assert_eq!(
+        get_from(
+            srv.addr,
+            OTHER,
+            "/now?partial=yes&category=cpu&target=local0"
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        get(srv.addr, "/now?partial=yes&category=nonesuch").status,
+        400
+    );
+    let srv2 = start("now-event-untrusted", |c| {
+        with_targets(c);
+        c.trust.clear();
+        c.server_hosts = vec!["".into(), "192.0.2.1".into()];
+    });
+    assert_eq!(get(srv2.addr, "/now?partial=yes&category=cpu").status, 403);
+    assert!(srv.now.try_recv().is_err() && srv2.now.try_recv().is_err());
+}
+
+#[test]
+fn cors_preflight_is_204_and_origins_must_be_a_targets_authority() {
+    let srv = start("now-cors", with_targets);
+    let r = ask_from(
+        srv.addr,
+        Ipv4Addr::LOCALHOST,
+        "OPTIONS",
+        "/now",
+        "Origin: https://glpi.example.org\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-a\r\n",
+    );
+    assert_eq!(r.status, 204, "{}", r.head);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://glpi.example.org")
+    );
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET"));
+    assert_eq!(r.header("access-control-allow-headers"), Some("*"));
+    assert_eq!(r.header("content-length"), None, "a 204 has no length");
+    assert!(r.body.is_empty());
+    // A preflight for another method, from an untrusted caller, or from another origin.
+    let opt = |from, headers| ask_from(srv.addr, from, "OPTIONS", "/now", headers).status;
+    assert_eq!(
+        opt(
+            Ipv4Addr::LOCALHOST,
+            "Access-Control-Request-Method: POST\r\n"
+        ),
+        403
+    );
+    assert_eq!(opt(Ipv4Addr::LOCALHOST, ""), 403);
+    assert_eq!(
+        opt(
+            Ipv4Addr::new(127, 0, 0, 3),
+            "Access-Control-Request-Method: GET\r\n"
+        ),
+        403
+    );
+    assert_eq!(
+        opt(
+            Ipv4Addr::LOCALHOST,
+            "Origin: https://evil.example\r\nAccess-Control-Request-Method: GET\r\n"
+        ),
+        403
+    );
+    assert!(srv.now.try_recv().is_err(), "a preflight asks for nothing");
+    // The GET itself: the origin echoed; a foreign origin refused before anything is asked.
+    let r = ask_from(
+        srv.addr,
+        Ipv4Addr::LOCALHOST,
+        "GET",
+        "/now?partial=yes&category=software&target=server0",
+        "Origin: https://glpi.example.org:443\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://glpi.example.org:443")
+    );
+    assert!(matches!(
+        srv.now.try_recv(),
+        Ok(NowRequest::Partial { target: 1, .. })
+    ));
+    let r = ask_from(
+        srv.addr,
+        Ipv4Addr::LOCALHOST,
+        "GET",
+        "/now",
+        "Origin: http://glpi.example.org\r\n",
+    );
+    assert_eq!(r.status, 403, "port 80 is not the target's 443");
+    assert!(srv.now.try_recv().is_err());
+    // OPTIONS elsewhere is not a preflight.
+    assert_eq!(
+        ask_from(srv.addr, Ipv4Addr::LOCALHOST, "OPTIONS", "/status", "").status,
+        405
+    );
+}
+
 #[test]
 fn index_page_names_targets_and_offers_a_run_only_to_trusted_callers() {
     let srv = start("index", |c| c.trust = vec!["127.0.0.0/31".into()]);

@@ -252,6 +252,27 @@ def check_init(rep, root, work):
               os.path.isdir(var) and os.path.isdir(state) and f"chown uagent {var}" in log and f"chown uagent {state}" in log)
     rep.equal("init: vardir mode 0700", 0o700, os.stat(var).st_mode & 0o777)
 
+    secret = "0auth-S3cret with \"quotes\" $HOME"
+    rc, log, argv, _ = run_init(root, config_with(
+        shipped, enabled="1", server="https://glpi.example.org/", itemtype="auto", full_inventory_postpone="7",
+        assetname_support="2", additional_content="/etc/uagent/extra.xml", oauth_client_id="uagent",
+        oauth_client_secret=secret, vardir=var, statedir=state), work, "glpi")
+    conf = os.path.join(state, "agent.cfg")
+    want = ["/usr/bin/uagent", "--daemon", "--server", "https://glpi.example.org/", "--delaytime", "3600",
+            "--httpd-port", "62354", "--httpd-trust", "127.0.0.1/32", "--itemtype", "auto",
+            "--full-inventory-postpone", "7", "--assetname-support", "2", "--additional-content", "/etc/uagent/extra.xml",
+            "--conf-file", conf, "--vardir", var, "--statedir", state, "--logger", "stderr"]
+    rep.equal("init: GLPI options on the command line, the OAuth2 credentials in a file", want, argv)
+    rep.equal("init: the secret is on no command line", False, any(secret in a for a in argv or []))
+    text = open(conf).read() if os.path.exists(conf) else ""
+    rep.equal("init: the credentials file, for the agent's user only",
+              (f'oauth-client-id = "uagent"\noauth-client-secret = "{secret}"\n', 0o600, True),
+              (text, os.stat(conf).st_mode & 0o777 if text else None, f"chown uagent {conf}" in log))
+    rc, log, argv, _ = run_init(root, config_with(
+        shipped, enabled="1", server="https://glpi.example.org/", vardir=var, statedir=state), work, "glpi-none")
+    rep.equal("init: no credentials, no file and no --conf-file", (False, False),
+              (os.path.exists(conf), "--conf-file" in (argv or [])))
+
     rc, log, argv, _ = run_init(root, config_with(
         shipped, enabled="1", server="https://a.example/,https://b.example/", httpd="0", user="root",
         logger="syslog", vardir=var, statedir=state), work, "nohttpd")

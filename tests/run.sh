@@ -139,9 +139,12 @@ faults() {
 }
 
 glpi() {
-  say "glpi: GLPI's native protocol against the project's GLPI stand-in"
+  say "glpi: GLPI's native protocol against the project's GLPI stand-in: partial inventories, pending, OAuth2, /now events, NetworkEquipment"
   host_binary
-  python3 tests/agent/check_glpi.py --binary "$bin"
+  # The daemon's HTTP server (/now events) is in the full set.
+  cargo build -q --features full --target-dir target/full
+  python3 tests/agent/check_glpi.py --binary "$bin" --full-binary "$repo/target/full/debug/uagent"
+  python3 tests/agent/partial_days.py --binary "$bin"
 }
 
 tls() {

@@ -212,6 +212,8 @@ async fn serve(
             }),
         )
         .await;
+        // A partial inventory event: its target, and the categories.
+        let mut event: Option<(usize, String)> = None;
         match wake {
             Wake::Due => {}
             Wake::Now(r) => {
@@ -231,6 +233,16 @@ async fn serve(
                         for t in &mut agent.targets {
                             t.state.next_run = now;
                         }
+                    }
+                    NowRequest::Partial { target, categories } => {
+                        let Some(t) = agent.targets.get(target) else {
+                            continue;
+                        };
+                        log::info!(
+                            "partial inventory event for target {}: {categories}",
+                            t.name()
+                        );
+                        event = Some((target, categories));
                     }
                 }
             }
@@ -258,33 +270,56 @@ async fn serve(
         // A pass, in a process of its own (the HTTP client and TLS never stay resident here);
         // a stop signal meanwhile kills it. Its targets' state is then read back from disk,
         // where the pass kept it.
+        // An event runs its target at once and leaves the schedule as it was.
         let now = time::now();
-        let due: Vec<usize> = (0..agent.targets.len())
-            .filter(|&i| due(&agent.targets[i], now) <= now)
-            .collect();
+        let (due, partial) = match event {
+            Some((target, categories)) => (vec![target], Some(categories)),
+            None => (
+                (0..agent.targets.len())
+                    .filter(|&i| due(&agent.targets[i], now) <= now)
+                    .collect(),
+                None,
+            ),
+        };
         if due.is_empty() {
             continue;
         }
-        save_all(&mut agent);
-        let stop = future::or(
-            async {
-                run_pass_process(&agent, &due).await;
-                None
-            },
-            async { Some(signals.next().await) },
-        )
-        .await;
-        agent.set_status("waiting");
-        for i in due {
-            agent.reload_target(i);
+        if let Some(code) = pass(&mut agent, &due, partial.as_deref(), signals).await {
+            return code;
         }
-        if let Some(sig) = stop {
-            if sig == Signal::SIGHUP {
-                log::info!("SIGHUP during a run: the run was stopped; reload with SIGHUP again");
-                continue;
-            }
+    }
+}
+
+/// Runs a pass over `due` (a partial inventory of `partial` when given) in a process of its
+/// own, then reads their state back; `Some(exit code)` when a stop signal came meanwhile.
+async fn pass(
+    agent: &mut Agent,
+    due: &[usize],
+    partial: Option<&str>,
+    signals: &Signals,
+) -> Option<i32> {
+    save_all(agent);
+    let stop = future::or(
+        async {
+            run_pass_process(agent, due, partial).await;
+            None
+        },
+        async { Some(signals.next().await) },
+    )
+    .await;
+    agent.set_status("waiting");
+    for &i in due {
+        agent.reload_target(i);
+    }
+    match stop {
+        None => None,
+        Some(Signal::SIGHUP) => {
+            log::info!("SIGHUP during a run: the run was stopped; reload with SIGHUP again");
+            None
+        }
+        Some(sig) => {
             log::info!("{sig}: stopping (the running task was killed)");
-            return crate::core::exit::OK;
+            Some(crate::core::exit::OK)
         }
     }
 }
@@ -296,14 +331,25 @@ fn due(t: &crate::state::target::Target, now: i64) -> i64 {
 }
 
 /// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
-async fn run_pass_process(agent: &Agent, due: &[usize]) {
+async fn run_pass_process(agent: &Agent, due: &[usize], partial: Option<&str>) {
     let s = &agent.settings;
-    // Each task has its own limit; this one only catches a pass that hangs around them.
+    // Each task has its own limit; this one only catches a pass that hangs around them. A
+    // GLPI server answering `pending` may keep the kept inventory and the new one waiting
+    // for their whole ration of tries.
+    use crate::protocol::server::{MAX_PENDING_TRIES, MAX_PENDING_WAIT};
+    let pending = MAX_PENDING_WAIT
+        .as_secs()
+        .saturating_mul(u64::from(MAX_PENDING_TRIES))
+        .saturating_mul(2);
+    // PROLOG or CONTACT, the kept and the new inventory with their pending retries, and a
+    // token fetched twice.
+    let requests = 4 + 2 * u64::from(MAX_PENDING_TRIES) + 2;
     let limit = Duration::from_secs(
         s.tasks
             .task_timeout
             .saturating_mul(2)
-            .saturating_add(s.connection.timeout.saturating_mul(4))
+            .saturating_add(s.connection.timeout.saturating_mul(requests))
+            .saturating_add(pending)
             .saturating_add(60),
     );
     let on_line = |line: &str| {
@@ -312,7 +358,15 @@ async fn run_pass_process(agent: &Agent, due: &[usize]) {
         }
     };
     let pass = super::PassArgs::new(due);
-    match super::child::run_pass(&pass, &s.to_text(), limit, &on_line).await {
+    let text = match partial {
+        Some(categories) => {
+            let mut s = s.clone();
+            s.tasks.partial = categories.split(',').map(str::to_string).collect();
+            s.to_text()
+        }
+        None => s.to_text(),
+    };
+    match super::child::run_pass(&pass, &text, limit, &on_line).await {
         Ok(code) if code != 0 => log::info!("pass ended with exit code {code}"),
         Ok(_) => {}
         Err(e) => log::error!("the pass {e}"),
@@ -394,11 +448,34 @@ fn start_httpd(
             Destination::Local(_) => String::new(),
         })
         .collect();
+    let (mut servers, mut locals) = (0, 0);
+    let mut target_ids = Vec::new();
+    let mut target_origins = Vec::new();
+    for t in &agent.targets {
+        match &t.dest {
+            Destination::Server(u) => {
+                target_ids.push(format!("server{servers}"));
+                servers += 1;
+                target_origins.push(
+                    crate::protocol::server::server_url(u)
+                        .ok()
+                        .map(|u| u.authority()),
+                );
+            }
+            Destination::Local(_) => {
+                target_ids.push(format!("local{locals}"));
+                locals += 1;
+                target_origins.push(None);
+            }
+        }
+    }
     let cfg = crate::httpd::Config {
         ip,
         port: s.httpd.httpd_port,
         trust: s.httpd.httpd_trust.clone(),
         server_hosts,
+        target_ids,
+        target_origins,
         shared_dir: Vardir::new(&s.state.vardir).shared_dir(),
         log_file: s.log.logfile.clone(),
         deviceid: agent.deviceid.clone(),

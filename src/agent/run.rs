@@ -11,7 +11,9 @@ use crate::config::Settings;
 use crate::core::schedule::{self, next_delay, retry_delay};
 use crate::core::time;
 use crate::http::Client;
-use crate::protocol::messages::{Prolog, Response};
+use crate::protocol::compress::zlib_head;
+use crate::protocol::messages::{InventoryReply, Prolog, Response};
+use crate::protocol::oauth::OAuth;
 use crate::protocol::server::{
     client_options, server_url, user_agent, CommError, PrologAnswer, Server,
 };
@@ -70,6 +72,57 @@ pub struct Agent {
     pub only: Option<Vec<usize>>,
     /// Told `waiting` or `running task NAME` (the daemon's /status shows it).
     pub on_status: Option<StatusHook>,
+    /// OAuth2 client credentials and the token they got, in this process's memory only.
+    pub oauth: Option<OAuth>,
+}
+
+/// How much of the inventory a run sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Full(&'static str),
+    /// Only what changed since the last inventory the server took (GLPI).
+    Changed,
+    /// These categories, asked for (`--partial`, a `/now` event).
+    Named(Vec<String>),
+}
+
+/// What to send to a target: the `--partial` categories when asked; for GLPI, what changed,
+/// for up to `full-inventory-postpone` runs after a full one, unless `--full`, an error or a
+/// new server calls for a full one; for an OCS server always everything (its CHECKSUM says
+/// what changed).
+pub fn scope(
+    settings: &Settings,
+    state: &crate::state::target::State,
+    has_digests: bool,
+    json: bool,
+) -> Scope {
+    let t = &settings.tasks;
+    if !t.partial.is_empty() && json {
+        return Scope::Named(t.partial.clone());
+    }
+    if !json {
+        Scope::Full("not a GLPI server")
+    } else if t.full {
+        Scope::Full("--full")
+    } else if t.full_inventory_postpone == 0 {
+        Scope::Full("full-inventory-postpone is 0")
+    } else if state.full_next {
+        Scope::Full("the last one did not get through, or the server changed")
+    } else if !has_digests {
+        Scope::Full("no digests of an earlier inventory")
+    } else if u64::from(state.partials) >= t.full_inventory_postpone {
+        Scope::Full("full-inventory-postpone partial ones in a row")
+    } else {
+        Scope::Changed
+    }
+}
+
+/// Whether a compressed GLPI inventory says `"partial": true` before its content.
+pub fn is_partial(compressed: &[u8]) -> bool {
+    let head = zlib_head(compressed, 1024);
+    let head = String::from_utf8_lossy(&head);
+    let head = head.split("\"content\"").next().unwrap_or("");
+    head.contains("\"partial\":true")
 }
 
 /// Why an agent cannot start.
@@ -105,6 +158,8 @@ impl Agent {
         let deviceid = ids::deviceid(&vardir, &Root::live()).map_err(AgentError::Identity)?;
         let agentid = vardir.agentid().map_err(AgentError::Identity)?;
         let statedir = settings.statedir().to_path_buf();
+        check_inventory_settings(&settings).map_err(AgentError::Config)?;
+        let oauth = OAuth::from_settings(&settings.connection).map_err(AgentError::Config)?;
         let mut targets = Vec::new();
         for s in &settings.targets.servers {
             server_url(s).map_err(AgentError::Config)?;
@@ -121,6 +176,7 @@ impl Agent {
             targets,
             only: None,
             on_status: None,
+            oauth,
         })
     }
 
@@ -191,9 +247,15 @@ impl Agent {
                 );
                 continue;
             }
+            let next_run = self.targets[i].state.next_run;
             match self.targets[i].dest.clone() {
                 Destination::Server(url) => self.run_server(i, &url, &mut outcome).await,
                 Destination::Local(dir) => self.run_local(i, &dir, &mut outcome).await,
+            }
+            // A partial inventory asked for (`--partial`, a `/now` event) is extra: the
+            // schedule stays as it was.
+            if !self.settings.tasks.partial.is_empty() {
+                self.targets[i].state.next_run = next_run;
             }
             self.targets[i].save();
         }
@@ -224,12 +286,20 @@ impl Agent {
             accountinfo,
             no_category: s.no_category.clone(),
             debug: self.settings.log.debug > 0,
+            itemtype: Some(s.itemtype.clone()).filter(|i| !i.eq_ignore_ascii_case("computer")),
+            additional_content: s.additional_content.clone(),
+            assetname_support: Some(s.assetname_support).filter(|n| *n != 1),
+            root: inventory_root(),
             ..inventory::Args::default()
         }
     }
 
     async fn run_local(&mut self, i: usize, dir: &str, outcome: &mut Outcome) {
         if !self.wants_task("inventory") {
+            return;
+        }
+        if !self.settings.tasks.partial.is_empty() {
+            log::info!("{dir}: a partial inventory is for GLPI servers: nothing written here");
             return;
         }
         let t = &self.targets[i];
@@ -275,14 +345,18 @@ impl Agent {
                 return;
             }
         };
-        let server = Server {
+        let kind = self.targets[i].state.server;
+        let mut server = Server {
             client,
             url,
             deviceid: &self.deviceid,
             agentid: &self.agentid,
             compress: !self.settings.connection.no_compression,
+            // The token is GLPI's: an OCS server gets none, a server of unknown kind one when
+            // it asks (401).
+            oauth: self.oauth.as_ref().filter(|_| kind != ServerKind::Xml),
+            token_first: kind == ServerKind::Glpi,
         };
-        let kind = self.targets[i].state.server;
 
         // 1. What does the server want?
         let mut answer = match kind {
@@ -292,15 +366,33 @@ impl Agent {
         if let Ok(PrologAnswer::Glpi(_)) = &answer {
             if kind != ServerKind::Glpi {
                 log::info!("{shown}: a GLPI server (native protocol)");
-                self.targets[i].state.server = ServerKind::Glpi;
+                let st = &mut self.targets[i].state;
+                st.server = ServerKind::Glpi;
+                // Another kind of server: what the old one held says nothing of this one.
+                st.full_next = true;
+                server.token_first = true;
                 answer = self.contact(&server).await.map(PrologAnswer::Glpi);
             }
         } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
             self.targets[i].state.server = ServerKind::Xml;
+            server.oauth = None;
         }
         if let (Err(_), ServerKind::Glpi) = (&answer, kind) {
             // It may have stopped speaking JSON: find out again next time.
             self.targets[i].state.server = ServerKind::Unknown;
+        }
+        if let Ok(PrologAnswer::Glpi(c)) = &answer {
+            if let Some(v) = &c.inventory_version {
+                let st = &mut self.targets[i].state;
+                if !st.server_version.is_empty() && st.server_version != *v {
+                    log::info!(
+                        "{url_text}: the server's inventory version changed ({} to {v}): a full inventory next",
+                        st.server_version
+                    );
+                    st.full_next = true;
+                }
+                st.set_server_version(v);
+            }
         }
         let json = self.targets[i].state.server == ServerKind::Glpi;
 
@@ -310,6 +402,7 @@ impl Agent {
                 log::error!("{shown}: {e}");
                 outcome.comm(&e);
                 self.schedule_retry(i);
+                self.targets[i].state.full_next = true;
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
                     if let Some(body) = self.make_inventory(i, json, &[], outcome).await {
@@ -321,16 +414,22 @@ impl Agent {
             }
         };
 
+        if !self.settings.tasks.partial.is_empty() && !json {
+            log::info!(
+                "{url_text}: a partial inventory is part of GLPI's native protocol only: nothing sent to this server"
+            );
+            return;
+        }
+
         // 2. The inventory a previous run could not deliver goes first.
         let spool = Spool::new(&self.targets[i].dir);
         if let Some((kind, body)) = spool.get() {
-            match server
-                .send_inventory(&body, kind == spool::Kind::Json)
-                .await
-            {
+            let spooled_json = kind == spool::Kind::Json;
+            match self.deliver(&server, i, &body, spooled_json, true).await {
                 Ok(_) => {
                     log::info!("{shown}: sent the inventory kept from an earlier run");
                     spool.remove(kind);
+                    delivered(&mut self.targets[i].state, &body, spooled_json);
                 }
                 Err(e @ CommError::Refused(_)) => {
                     // The server answered and will not take it: keep it aside for the admin
@@ -350,6 +449,7 @@ impl Agent {
                     log::error!("{shown}: cannot send the kept inventory: {e}");
                     outcome.comm(&e);
                     self.schedule_retry(i);
+                    self.targets[i].state.full_next = true;
                     return;
                 }
             }
@@ -387,15 +487,21 @@ impl Agent {
                 )
             }
         };
-        let force = self.settings.schedule.force;
+        let force = self.settings.schedule.force || !self.settings.tasks.partial.is_empty();
         if (send_inventory || force) && self.wants_task("inventory") {
             let made = self
                 .make_inventory(i, json, &server_no_category, outcome)
                 .await;
             if let Some(body) = made {
-                match server.send_inventory(&body, json).await {
+                match self.deliver(&server, i, &body, json, false).await {
                     Ok(reply) => {
-                        log::info!("{shown}: inventory sent ({} bytes compressed)", body.len());
+                        let partial = json && is_partial(&body);
+                        log::info!(
+                            "{shown}: {} inventory sent ({} bytes compressed)",
+                            if partial { "partial" } else { "full" },
+                            body.len()
+                        );
+                        delivered(&mut self.targets[i].state, &body, json);
                         let t = &mut self.targets[i];
                         t.commit_digests();
                         if let Some(info) = reply.account_update {
@@ -407,6 +513,7 @@ impl Agent {
                         outcome.comm(&e);
                         self.spool(i, json, &body, outcome);
                         self.targets[i].discard_digests();
+                        self.targets[i].state.full_next = true;
                     }
                 }
             }
@@ -417,6 +524,48 @@ impl Agent {
             self.prolog_tasks(i, p, outcome).await;
         }
         self.schedule_next(i, period_hours);
+    }
+
+    /// Sends an inventory. While a GLPI server answers `pending`, the inventory waits in the
+    /// spool (unless it came from there), so that a stop meanwhile loses nothing; it leaves
+    /// the spool once the server took it.
+    async fn deliver(
+        &self,
+        server: &Server<'_>,
+        i: usize,
+        body: &[u8],
+        json: bool,
+        from_spool: bool,
+    ) -> Result<InventoryReply, CommError> {
+        let name = self.targets[i].name().to_string();
+        let dir = self.targets[i].dir.clone();
+        let kind = if json {
+            spool::Kind::Json
+        } else {
+            spool::Kind::Xml
+        };
+        let mut kept = from_spool;
+        let mut on_pending = |tries: u32, wait: Duration| {
+            log::info!(
+                "{name}: the server answers pending (try {tries} of {}); asking again in {} s",
+                crate::protocol::server::MAX_PENDING_TRIES,
+                wait.as_secs()
+            );
+            if !kept {
+                match Spool::new(&dir).put(kind, body) {
+                    Ok(path) => {
+                        log::info!("{name}: inventory kept in {} meanwhile", path.display())
+                    }
+                    Err(e) => log::error!("{name}: cannot keep the inventory: {e}"),
+                }
+                kept = true;
+            }
+        };
+        let result = server.send_inventory(body, json, &mut on_pending).await;
+        if result.is_ok() && kept && !from_spool {
+            Spool::new(&dir).remove(kind);
+        }
+        result
     }
 
     async fn contact(
@@ -495,6 +644,11 @@ impl Agent {
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
         args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());
+        match scope(&self.settings, &t.state, t.digests_file().exists(), json) {
+            Scope::Full(why) => log::debug!("{}: a full inventory ({why})", t.name()),
+            Scope::Changed => args.changed_only = true,
+            Scope::Named(categories) => args.partial = categories,
+        }
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
         }
@@ -559,7 +713,108 @@ impl Agent {
     }
 }
 
+/// `UAGENT_INVENTORY_ROOT=DIR` makes the agent's inventories those of the system under DIR
+/// (`uagent inventory --root DIR`): the way to run the agent, its schedule and its server
+/// conversation on a router's files (tests, the partial-inventory simulation) from another
+/// machine.
+fn inventory_root() -> Option<String> {
+    std::env::var("UAGENT_INVENTORY_ROOT")
+        .ok()
+        .filter(|d| !d.is_empty())
+}
+
+/// The server took an inventory: counts the partial ones since the last full one.
+fn delivered(st: &mut crate::state::target::State, body: &[u8], json: bool) {
+    if json && is_partial(body) {
+        st.partials = st.partials.saturating_add(1);
+    } else {
+        st.partials = 0;
+        st.full_next = false;
+    }
+}
+
+/// Refuses the GLPI inventory settings the task would refuse at each run, once and up front.
+fn check_inventory_settings(s: &Settings) -> Result<(), String> {
+    let t = &s.tasks;
+    inventory::ItemType::parse(&t.itemtype, &Root::at(std::path::Path::new("/nonexistent")))?;
+    inventory::AssetName::from_number(t.assetname_support)?;
+    inventory::parse_categories(&t.partial)?;
+    Ok(())
+}
+
 /// The host name as the runs see it (for logs).
 pub fn hostname() -> String {
     os::hostname(&Root::live())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::compress::zlib;
+    use crate::state::target::State;
+
+    #[test]
+    fn glpi_targets_get_partials_until_the_postponement_runs_out() {
+        let mut s = Settings::default();
+        let mut st = State::default();
+        assert_eq!(scope(&s, &st, true, true), Scope::Changed);
+        assert!(
+            matches!(scope(&s, &st, true, false), Scope::Full(_)),
+            "OCS: its CHECKSUM"
+        );
+        assert!(
+            matches!(scope(&s, &st, false, true), Scope::Full(_)),
+            "no digests yet"
+        );
+        st.partials = 13;
+        assert_eq!(scope(&s, &st, true, true), Scope::Changed);
+        st.partials = 14;
+        assert!(matches!(scope(&s, &st, true, true), Scope::Full(_)));
+        st.partials = 0;
+        st.full_next = true;
+        assert!(
+            matches!(scope(&s, &st, true, true), Scope::Full(_)),
+            "after an error"
+        );
+        st.full_next = false;
+        s.tasks.full = true;
+        assert!(
+            matches!(scope(&s, &st, true, true), Scope::Full(_)),
+            "--full"
+        );
+        s.tasks.full = false;
+        s.tasks.full_inventory_postpone = 0;
+        assert!(matches!(scope(&s, &st, true, true), Scope::Full(_)));
+        s.tasks.partial = vec!["software".into()];
+        assert_eq!(
+            scope(&s, &st, true, true),
+            Scope::Named(vec!["software".into()])
+        );
+    }
+
+    #[test]
+    fn the_partial_flag_is_read_from_the_head_of_the_compressed_inventory() {
+        let pad = "x".repeat(100_000);
+        let partial = format!(
+            "{{\"action\":\"inventory\",\"partial\":true,\"content\":{{\"a\":\"{pad}\"}}}}"
+        );
+        let full = format!(
+            "{{\"action\":\"inventory\",\"content\":{{\"a\":\"\\\"partial\\\":true{pad}\"}}}}"
+        );
+        assert!(is_partial(&zlib(partial.as_bytes())));
+        assert!(
+            !is_partial(&zlib(full.as_bytes())),
+            "only before the content"
+        );
+        assert!(!is_partial(b"not zlib"));
+        let mut st = State {
+            partials: 2,
+            full_next: true,
+            ..State::default()
+        };
+        delivered(&mut st, &zlib(partial.as_bytes()), true);
+        assert_eq!((st.partials, st.full_next), (3, true));
+        delivered(&mut st, &zlib(full.as_bytes()), true);
+        assert_eq!((st.partials, st.full_next), (0, false));
+    }
 }

@@ -104,49 +104,13 @@ pub static COMPAT: &[Entry] = &[
         None,
         ignored(false, "uagent shares no files with its peers"),
     ),
-    // GLPI agent options this version does not have yet.
-    e(
-        "additional-content",
-        None,
-        ignored(true, "not supported by this version of uagent"),
-    ),
-    e(
-        "assetname-support",
-        None,
-        ignored(true, "not supported by this version of uagent"),
-    ),
-    e(
-        "full-inventory-postpone",
-        None,
-        ignored(
-            true,
-            "not supported by this version of uagent: every inventory is full",
-        ),
-    ),
-    e(
-        "full",
-        None,
-        ignored(false, "every inventory is full in this version of uagent"),
-    ),
-    e(
-        "partial",
-        None,
-        ignored(true, "every inventory is full in this version of uagent"),
-    ),
     e(
         "credentials",
         None,
-        ignored(true, "not supported by this version of uagent"),
-    ),
-    e(
-        "oauth-client-id",
-        None,
-        ignored(true, "OAuth2 is not supported by this version of uagent"),
-    ),
-    e(
-        "oauth-client-secret",
-        None,
-        ignored(true, "OAuth2 is not supported by this version of uagent"),
+        ignored(
+            true,
+            "no inventory category of uagent uses credentials (the GLPI agent's database inventory does)",
+        ),
     ),
     // OCS Inventory's unix agent.
     e("basevardir", None, Compat::Alias("vardir")),

@@ -65,7 +65,7 @@ impl Key {
 }
 
 /// Keys whose values are secrets.
-const SECRET_KEYS: &[&str] = &["password"];
+const SECRET_KEYS: &[&str] = &["password", "oauth-client-secret"];
 
 /// Whether `key` is one of [`SECRET_KEYS`] (a `const fn`: the table is a static).
 const fn is_secret(key: &str) -> bool {
@@ -176,6 +176,19 @@ settings! {
             "TAG sent in ACCOUNTINFO", max MAX_TAG_BYTES as u64;
         no_category: Vec<String> = Vec::new(), "no-category", None, "LIST",
             "inventory categories to leave out, comma-separated";
+        full_inventory_postpone: u64 = 14, "full-inventory-postpone", None, "N",
+            "GLPI: send only the categories that changed (a partial inventory) for up to N runs in a row, then a full one (0: always full)",
+            max crate::state::target::MAX_POSTPONE;
+        full: bool = false, "full", None, "",
+            "GLPI: send a full inventory this time";
+        partial: Vec<String> = Vec::new(), "partial", None, "LIST",
+            "GLPI: send only these categories now, as a partial inventory";
+        itemtype: String = "Computer".to_string(), "itemtype", None, "TYPE",
+            "GLPI asset type: Computer, NetworkEquipment (a router filed with the switches) or auto (NetworkEquipment on OpenWrt)";
+        additional_content: Option<String> = None, "additional-content", None, "FILE",
+            "merge the sections of FILE (XML or JSON) into the inventory";
+        assetname_support: u64 = 1, "assetname-support", None, "N",
+            "HARDWARE/NAME: 1 short host name, 2 FQDN, 3 the host name as is";
     }
     /// How the servers are reached.
     connection: Connection {
@@ -199,6 +212,10 @@ settings! {
             "client certificate and key (PEM)";
         no_compression: bool = false, "no-compression", Some('C'), "",
             "send messages uncompressed";
+        oauth_client_id: Option<String> = None, "oauth-client-id", None, "ID",
+            "GLPI 11: OAuth2 client id (client credentials grant)";
+        oauth_client_secret: Option<String> = None, "oauth-client-secret", None, "SECRET",
+            "GLPI 11: OAuth2 client secret (kept in memory only, never logged)";
     }
     /// Where the state is kept.
     state: StateDirs {

@@ -56,6 +56,16 @@ fn defaults_floors_and_caps_come_from_the_table() {
     assert_eq!(s.log.debug, 2);
     assert_eq!(s.log.logger, ["syslog", "stderr"]);
     assert!(s.set("httpd-port", "70000").is_err());
+    assert_eq!(
+        s.tasks.full_inventory_postpone, 14,
+        "the GLPI agent's default"
+    );
+    assert_eq!(s.tasks.itemtype, "Computer");
+    s.set("full-inventory-postpone", "99999999").unwrap();
+    assert_eq!(
+        s.tasks.full_inventory_postpone,
+        crate::state::target::MAX_POSTPONE
+    );
     assert!(s.set("tag", "a\nb").is_err());
     assert!(s
         .set("nonsense", "1")
@@ -89,6 +99,11 @@ fn settings_written_as_text_read_back_the_same() {
         ("httpd-port", "8080"),
         ("password", "p=w'd"),
         ("no-ssl-check", "yes"),
+        ("oauth-client-id", "agent"),
+        ("oauth-client-secret", "s\"e=c r#et"),
+        ("partial", "software,cpu"),
+        ("itemtype", "NetworkEquipment"),
+        ("full-inventory-postpone", "3"),
     ] {
         s.set(k, v).unwrap();
     }

@@ -51,11 +51,18 @@ pub fn due_date(next_run: i64, last: i64, now: i64) -> i64 {
 }
 
 /// A run-now request (the HTTP server's `/now`): `Target(i)` when the caller is the host of
-/// server target `i`, `All` for another trusted caller.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// server target `i`, `All` for another trusted caller; `Partial` for an event asking for a
+/// partial inventory of some categories (`/now?partial=yes&category=software`), which runs
+/// at once and leaves the schedule as it was.
+#[derive(Debug, Clone, PartialEq)]
 pub enum NowRequest {
     Target(usize),
     All,
+    Partial {
+        target: usize,
+        /// Category names, comma-separated, already checked.
+        categories: String,
+    },
 }
 
 /// The reference formula: the period less a random amount (up to a sixth below 6 h, an hour

@@ -381,7 +381,11 @@ impl Client {
             return Err(HttpError::TlsUnsupported(url.to_string()));
         }
         let server = url.authority();
-        let credentials = self.credentials(url);
+        // A caller that authenticates itself (an OAuth2 bearer token) is not given Basic too.
+        let own_auth = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+        let credentials = self.credentials(url).filter(|_| !own_auth);
         let mut send_auth =
             credentials.is_some() && self.basic_for.borrow().as_deref() == Some(server.as_str());
         loop {

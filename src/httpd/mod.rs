@@ -1,5 +1,6 @@
 //! The daemon's HTTP server (the Fusion/GLPI agents' "httpd"): a status page, `/status`,
-//! `/now` for trusted callers, files of the vardir's `shared/` folder and the agent's log.
+//! `/now` for trusted callers (with GLPI's partial inventory events and CORS), files of the
+//! vardir's `shared/` folder and the agent's log.
 //!
 //! Split by job: [`trust`] says who may ask for a run, [`routes`] maps a request-target to
 //! what to do (and keeps file names inside `shared/`), [`server`] owns the sockets and every
@@ -77,6 +78,11 @@ pub struct Config {
     pub trust: Vec<String>,
     /// The host of each server target, by target index; `""` for a local target.
     pub server_hosts: Vec<String>,
+    /// The id of each target, by index, as `/now?target=` names them (`server0`, `local0`).
+    pub target_ids: Vec<String>,
+    /// The `host:port` of each server target's URL, by index (`None` for a local target):
+    /// the only origins a browser call to `/now` may come from.
+    pub target_origins: Vec<Option<String>>,
     /// `<vardir>/shared`, the only folder files are served from.
     pub shared_dir: PathBuf,
     pub log_file: Option<PathBuf>,
@@ -93,6 +99,8 @@ impl Default for Config {
             port: DEFAULT_PORT,
             trust: Vec::new(),
             server_hosts: Vec::new(),
+            target_ids: Vec::new(),
+            target_origins: Vec::new(),
             shared_dir: PathBuf::new(),
             log_file: None,
             deviceid: String::new(),

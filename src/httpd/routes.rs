@@ -30,8 +30,9 @@ pub enum Route {
     Index,
     /// `/status`: one line for anyone.
     Status,
-    /// `/now` (and Fusion's `/now/…`): a run, for trusted callers.
-    Now,
+    /// `/now` (and Fusion's `/now/…`): a run, for trusted callers, or the event its query
+    /// asks for.
+    Now(NowEvent),
     /// A file of `shared/` by its decoded name relative to that folder, already checked by
     /// [`safe_name`]; the filesystem checks are [`open_shared`]'s.
     Shared(Vec<u8>),
@@ -50,7 +51,8 @@ impl Route {
         match self {
             Route::Index => "index",
             Route::Status => "status",
-            Route::Now => "now",
+            Route::Now(e) if e.partial.is_empty() => "now",
+            Route::Now(_) => "now (partial inventory event)",
             Route::Shared(_) => "shared file",
             Route::Log(_) => "log",
             Route::Forbidden => "forbidden name",
@@ -71,13 +73,82 @@ pub fn route(target: &str) -> Route {
     match path {
         "/" => root_with_query(query),
         "/status" => Route::Status,
-        "/now" => Route::Now,
-        p if p.starts_with("/now/") => Route::Now,
+        "/now" => now_event(query),
+        p if p.starts_with("/now/") => now_event(query),
         p => match p.strip_prefix("/deploy/getFile/") {
             Some(rest) => deploy_file(rest),
             None => Route::NotFound,
         },
     }
+}
+
+/// Most categories one `/now` event names.
+pub const MAX_EVENT_CATEGORIES: usize = 32;
+/// Longest target id an event names (`server0`).
+const MAX_TARGET_ID: usize = 64;
+
+/// What a `/now` query asks for, as the GLPI agent reads it: `partial=yes&category=A,B`
+/// is a partial inventory of those categories, `target=ID` limits it to one target
+/// (`server0`, `local0`…); anything else (or nothing) is a plain run now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NowEvent {
+    /// Checked category names; empty for a plain run.
+    pub partial: Vec<String>,
+    pub target: Option<String>,
+}
+
+fn now_event(query: Option<&str>) -> Route {
+    let Some(query) = query else {
+        return Route::Now(NowEvent::default());
+    };
+    // The first occurrence of each parameter counts; a bad %-escape spoils the event.
+    let value = |name: &str| -> Result<Option<String>, ()> {
+        match query_pairs(query).find(|(k, _)| *k == name) {
+            None => Ok(None),
+            Some((_, v)) => decode(v)
+                .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
+                .ok_or(()),
+        }
+    };
+    let (Ok(partial), Ok(category), Ok(target)) =
+        (value("partial"), value("category"), value("target"))
+    else {
+        return Route::BadRequest("malformed %-escape in a /now event");
+    };
+    let mut event = NowEvent::default();
+    if let Some(t) = target.filter(|t| !t.is_empty()) {
+        if t.len() > MAX_TARGET_ID || !t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Route::BadRequest("bad target in a /now event");
+        }
+        event.target = Some(t);
+    }
+    let wants_partial =
+        partial.is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "yes" | "1" | "true"));
+    // As the GLPI agent: partial without a category is a plain run; categories this agent
+    // does not have are left out, and an event with none it has is refused.
+    if let (true, Some(list)) = (wants_partial, category) {
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        for name in &names {
+            let Some(c) = crate::tasks::inventory::Category::from_name(name) else {
+                log::debug!("httpd: /now event: no category {name:?} here");
+                continue;
+            };
+            if event.partial.len() >= MAX_EVENT_CATEGORIES {
+                return Route::BadRequest("too many categories in a /now event");
+            }
+            if !event.partial.iter().any(|n| n == c.name()) {
+                event.partial.push(c.name().to_string());
+            }
+        }
+        if event.partial.is_empty() && !names.is_empty() {
+            return Route::BadRequest("no known category in a /now event");
+        }
+    }
+    Route::Now(event)
 }
 
 /// `/path?q` from `/path?q` or from `http://host:port/path?q` (RFC 9112 §3.2.2).

@@ -31,7 +31,7 @@ use smol::future;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::{LocalExecutor, Task};
 
-use super::routes::{self, Refusal, Route};
+use super::routes::{self, NowEvent, Refusal, Route};
 use super::trust::{Caller, Trust};
 use super::{Config, Limits, NowRequest, View};
 use super::{GUESS_CLIENTS, GUESS_WINDOW, MAX_GUESSES, TRUSTED_RESERVE_SHARE};
@@ -346,8 +346,13 @@ async fn before<T>(deadline: Instant, fut: impl Future<Output = io::Result<T>>) 
 enum Method {
     Get,
     Head,
+    /// CORS preflight, for `/now` only.
+    Options,
     Other,
 }
+
+/// Longest `Origin` kept (a longer one is no target's and gets 403).
+const MAX_ORIGIN: usize = 512;
 
 /// A request head, reduced to what the server acts on.
 #[derive(Debug)]
@@ -360,6 +365,11 @@ struct Request {
     body: bool,
     /// Bytes of the head.
     len: usize,
+    /// CORS: the `Origin` of a browser's request (`Some("")` when too long to be any).
+    origin: Option<String>,
+    /// CORS preflight: `Access-Control-Request-Method`, and whether headers are asked for.
+    request_method: Option<String>,
+    request_headers: bool,
 }
 
 /// Parses a request head at the start of `buf` with the shared parser.
@@ -387,16 +397,32 @@ fn parse_request(buf: &[u8]) -> Result<Status<Request>, parse::Error> {
     } else {
         has_token("close")
     };
+    let value = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value.trim_ascii()).into_owned())
+    };
     Ok(Status::Complete(Request {
         method: match head.method {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
             _ => Method::Other,
         },
         route: routes::route(head.target),
         close,
         body,
         len: head.len,
+        origin: value("origin").map(|o| {
+            if o.len() > MAX_ORIGIN {
+                String::new()
+            } else {
+                o
+            }
+        }),
+        request_method: value("access-control-request-method"),
+        request_headers: value("access-control-request-headers").is_some(),
     }))
 }
 
@@ -433,6 +459,8 @@ struct Reply<'s> {
     body: Body<'s>,
     /// Close after this reply whatever the client wants.
     close: bool,
+    /// More header fields (CORS).
+    extra: Vec<(&'static str, String)>,
 }
 
 impl<'s> Reply<'s> {
@@ -442,6 +470,7 @@ impl<'s> Reply<'s> {
             content_type,
             body: Body::Bytes(body.into()),
             close: false,
+            extra: Vec::new(),
         }
     }
 
@@ -458,6 +487,7 @@ impl<'s> Reply<'s> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -481,7 +511,8 @@ fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
     match &req.route {
         Route::NotFound => Reply::error(404),
         Route::BadRequest(_) => Reply::error(400),
-        _ if req.method == Method::Other => Reply::error(405),
+        Route::Now(event) if req.method != Method::Other => run_now(req, event, peer, sh),
+        _ if matches!(req.method, Method::Other | Method::Options) => Reply::error(405),
         // The daemon never keeps the view borrowed across an await; should it, 503 beats a
         // panic.
         Route::Status => match sh.view.try_borrow() {
@@ -499,7 +530,7 @@ fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
             }
             Err(_) => Reply::error(503),
         },
-        Route::Now => run_now(peer, sh),
+        Route::Now(_) => Reply::error(405),
         Route::Shared(name) => send_file(sh, || {
             routes::open_shared(&sh.cfg.shared_dir, name).map_err(|r| match r {
                 Refusal::Forbidden => 403,
@@ -511,6 +542,7 @@ fn answer<'s>(req: &Request, peer: IpAddr, sh: &'s Shared) -> Reply<'s> {
             content_type: "application/octet-stream",
             body: Body::File(t),
             close: false,
+            extra: Vec::new(),
         }),
         Route::Log(id) => match log_access(id, peer, sh) {
             Ok(()) => send_log(sh),
@@ -574,6 +606,7 @@ fn send_log<'s>(sh: &'s Shared) -> Reply<'s> {
         content_type: "text/plain; charset=utf-8",
         body: Body::File(t),
         close: false,
+        extra: Vec::new(),
     })
 }
 
@@ -594,24 +627,84 @@ fn send_file<'s>(
     })
 }
 
-/// `/now`: the host of a server target runs that target, another trusted caller runs all.
-fn run_now<'s>(peer: IpAddr, sh: &Shared) -> Reply<'s> {
-    let asks = match sh.trust.caller(peer) {
-        Caller::Untrusted => {
-            log::debug!("httpd: /now from {peer} refused: not a trusted address");
-            return Reply::bytes(403, "text/plain; charset=utf-8", ACCESS_DENIED);
-        }
-        Caller::Trusted => vec![NowRequest::All],
-        Caller::ServerOf(targets) => targets.into_iter().map(NowRequest::Target).collect(),
+/// `/now`: the host of a server target runs that target, another trusted caller runs all
+/// (or the one `target=` names); an event (`partial=yes&category=…`) asks for a partial
+/// inventory instead of a run. As the GLPI agent: `OPTIONS` with
+/// `Access-Control-Request-Method: GET` is a CORS preflight (204), and a request with an
+/// `Origin` is answered only when that origin is the authority of one of those targets'
+/// URLs (403 otherwise), echoed in `Access-Control-Allow-Origin`.
+fn run_now<'s>(req: &Request, event: &NowEvent, peer: IpAddr, sh: &Shared) -> Reply<'s> {
+    let denied = |why: &str| {
+        log::debug!("httpd: /now from {peer} refused: {why}");
+        Reply::bytes(403, "text/plain; charset=utf-8", ACCESS_DENIED)
     };
-    log::info!("httpd: {peer} asks for a run now");
+    let caller = sh.trust.caller(peer);
+    let mut targets: Vec<usize> = match &caller {
+        Caller::Untrusted => return denied("not a trusted address"),
+        Caller::Trusted => (0..sh.cfg.target_ids.len().max(sh.cfg.server_hosts.len())).collect(),
+        Caller::ServerOf(t) => t.clone(),
+    };
+    if let Some(id) = &event.target {
+        targets.retain(|&i| sh.cfg.target_ids.get(i) == Some(id));
+        if targets.is_empty() {
+            log::debug!("httpd: /now from {peer}: no target {id} for this caller");
+            return Reply::error(400);
+        }
+    }
+    let mut extra = Vec::new();
+    if let Some(origin) = &req.origin {
+        let authority = crate::http::Url::parse(origin).ok().map(|u| u.authority());
+        let allowed = authority.is_some_and(|a| {
+            targets.iter().any(|&i| {
+                sh.cfg.target_origins.get(i).and_then(Option::as_deref) == Some(a.as_str())
+            })
+        });
+        if !allowed {
+            return denied("not an allowed origin");
+        }
+        extra.push(("Access-Control-Allow-Origin", origin.clone()));
+        extra.push(("Vary", "Origin".to_string()));
+        if req.request_headers {
+            extra.push(("Access-Control-Allow-Headers", "*".to_string()));
+        }
+    }
+    if req.method == Method::Options {
+        if req.request_method.as_deref() != Some("GET") {
+            return denied("a preflight for another method than GET");
+        }
+        extra.push(("Access-Control-Allow-Methods", "GET".to_string()));
+        return Reply {
+            extra,
+            ..Reply::bytes(204, "text/plain; charset=utf-8", &b""[..])
+        };
+    }
+    let asks: Vec<NowRequest> = if !event.partial.is_empty() {
+        let categories = event.partial.join(",");
+        log::info!("httpd: {peer} asks for a partial inventory now ({categories})");
+        targets
+            .iter()
+            .map(|&target| NowRequest::Partial {
+                target,
+                categories: categories.clone(),
+            })
+            .collect()
+    } else {
+        log::info!("httpd: {peer} asks for a run now");
+        match (&caller, &event.target) {
+            (Caller::Trusted, None) => vec![NowRequest::All],
+            _ => targets.into_iter().map(NowRequest::Target).collect(),
+        }
+    };
     for ask in asks {
         match sh.now.try_send(ask) {
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Closed(_)) => return Reply::error(503),
         }
     }
-    Reply::bytes(200, "text/html; charset=utf-8", NOW_OK)
+    Reply {
+        extra,
+        ..Reply::bytes(200, "text/html; charset=utf-8", NOW_OK)
+    }
 }
 
 /// One accepted connection and its head buffer.
@@ -753,11 +846,21 @@ impl Conn<'_> {
         let mut out = Vec::with_capacity(256);
         write!(
             out,
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\
-             Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: {}\r\n",
+            "HTTP/1.1 {} {}\r\n",
             reply.status,
-            reason(reply.status),
-            reply.content_type,
+            reason(reply.status)
+        )?;
+        // A 204 has neither a body nor a length (RFC 9110 §8.6).
+        if reply.status != 204 {
+            write!(
+                out,
+                "Content-Type: {}\r\nContent-Length: {len}\r\n",
+                reply.content_type
+            )?;
+        }
+        write!(
+            out,
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: {}\r\n",
             if keep { "keep-alive" } else { "close" },
         )?;
         match reply.status {
@@ -767,6 +870,12 @@ impl Conn<'_> {
                 format!("Retry-After: {}\r\n", GUESS_WINDOW.as_secs()).as_bytes(),
             ),
             _ => {}
+        }
+        for (name, value) in &reply.extra {
+            // Only values this server chose or checked: no line breaks can get in.
+            if !value.contains(['\r', '\n']) {
+                write!(out, "{name}: {value}\r\n")?;
+            }
         }
         out.extend_from_slice(b"\r\n");
         match reply.body {

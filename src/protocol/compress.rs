@@ -91,6 +91,22 @@ impl fmt::Display for DecodeError {
     }
 }
 
+/// The first `n` bytes (or fewer) of what a zlib stream inflates to; empty when it is not
+/// one. For a look at the head of a compressed document without inflating all of it.
+pub fn zlib_head(body: &[u8], n: usize) -> Vec<u8> {
+    if !is_zlib(body) {
+        return Vec::new();
+    }
+    match decompress_to_vec_zlib_with_limit(body, n) {
+        Ok(all) => all,
+        Err(e) => {
+            let mut out = e.output;
+            out.truncate(n);
+            out
+        }
+    }
+}
+
 /// Whether `b` starts with a zlib header: deflate method, a window size deflate allows, and
 /// the header checksum (`78 01`, `78 5E`, `78 9C`, `78 DA`, and the rarer window sizes).
 pub fn is_zlib(b: &[u8]) -> bool {

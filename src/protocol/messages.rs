@@ -156,10 +156,24 @@ pub fn parse_prolog(body: &[u8]) -> Result<Prolog, ReplyError> {
     })
 }
 
-/// The OCS server's answer to an INVENTORY: new ACCOUNTINFO values to keep, if any.
+/// The OCS server's answer to an INVENTORY: new ACCOUNTINFO values to keep, if any; or
+/// GLPI's `pending` (a GLPI agent proxy that has not relayed it yet: ask again later).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InventoryReply {
     pub account_update: Option<Vec<(String, String)>>,
+    pub pending: Option<Pending>,
+}
+
+/// `{"status":"pending","expiration":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pending {
+    /// When to ask again, if the reply says.
+    pub expiration_secs: Option<u64>,
+}
+
+/// Seconds of an `expiration` (hours, or `N[smhd]`), saturating.
+pub fn expiration_secs(v: &Json) -> Option<u64> {
+    expiration_hours(v).map(|h| (h * 3600.0).round().min(u64::MAX as f64) as u64)
 }
 
 pub fn parse_inventory_reply(body: &[u8]) -> Result<InventoryReply, ReplyError> {
@@ -171,6 +185,12 @@ pub fn parse_inventory_reply(body: &[u8]) -> Result<InventoryReply, ReplyError> 
         let j = json::parse(body).map_err(ReplyError::Json)?;
         return match j.get("status").and_then(Json::as_str) {
             Some("ok") | None => Ok(InventoryReply::default()),
+            Some("pending") => Ok(InventoryReply {
+                pending: Some(Pending {
+                    expiration_secs: j.get("expiration").and_then(expiration_secs),
+                }),
+                ..InventoryReply::default()
+            }),
             Some(_) => Err(ReplyError::Unexpected(glpi_error_message(&j))),
         };
     }
@@ -249,6 +269,8 @@ pub struct Contact {
     pub tasks: Vec<(String, String)>,
     /// `no-category` the server asks of the inventory task.
     pub no_category: Vec<String>,
+    /// The version of the server's inventory task (a change means a new server).
+    pub inventory_version: Option<String>,
     pub disabled: Vec<String>,
 }
 
@@ -310,6 +332,7 @@ pub fn parse_contact(body: &[u8]) -> Result<Contact, ReplyError> {
         expiration_hours,
         tasks: Vec::new(),
         no_category: Vec::new(),
+        inventory_version: None,
         disabled: Vec::new(),
     };
     if let Some(Json::Obj(tasks)) = j.get("tasks") {
@@ -321,6 +344,10 @@ pub fn parse_contact(body: &[u8]) -> Result<Contact, ReplyError> {
                 .to_string();
             contact.tasks.push((name.clone(), server));
             if name == "inventory" {
+                contact.inventory_version = t
+                    .get("version")
+                    .and_then(Json::as_str)
+                    .map(|v| v.chars().take(64).collect());
                 if let Some(nc) = t.get("no-category").and_then(Json::as_str) {
                     contact.no_category = nc
                         .split(',')
@@ -407,6 +434,20 @@ mod tests {
                 .is_err()
         );
         assert!(parse_inventory_reply(br#"{"status":"ok","expiration":24}"#).is_ok());
+        let p = parse_inventory_reply(br#"{"status":"pending","expiration":"10s"}"#).unwrap();
+        assert_eq!(
+            p.pending,
+            Some(Pending {
+                expiration_secs: Some(10)
+            })
+        );
+        let p = parse_inventory_reply(br#"{"status":"pending","expiration":1e300}"#).unwrap();
+        assert_eq!(
+            p.pending,
+            Some(Pending {
+                expiration_secs: Some(u64::MAX)
+            })
+        );
     }
 
     #[test]
@@ -415,6 +456,7 @@ mod tests {
         assert_eq!(c.expiration_hours, Some(48.0));
         assert_eq!(c.tasks, vec![("inventory".to_string(), "glpi".to_string())]);
         assert_eq!(c.no_category, vec!["process", "user"]);
+        assert_eq!(c.inventory_version, None);
         assert!(parse_contact(br#"{"status":"ok","expiration":0}"#).is_err());
         let huge = parse_contact(br#"{"status":"ok","expiration":1e308}"#).unwrap();
         assert_eq!(huge.expiration_hours, Some(8760.0));

@@ -4,8 +4,10 @@
 //! count, JSON depth.
 
 pub mod compress;
+pub mod error;
 pub mod json;
 pub mod messages;
+pub mod oauth;
 pub mod server;
 pub mod xml;
 

@@ -2,14 +2,25 @@
 //! POST of results. Errors are sorted the way the run needs them: the server could not be
 //! reached (try again later, keep the inventory), or it answered with an error.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::compress::{decode_reply, zlib};
+use super::error::from_http;
+pub use super::error::CommError;
 use super::messages::{self, Contact, InventoryReply, Prolog};
+use super::oauth::OAuth;
 use super::MAX_REPLY;
 use crate::config::Connection;
 use crate::http::{Client, ClientOptions, HttpError, ProxySettings, Response, Url};
+
+/// Requests of one inventory while the server answers `pending` (the POST, then GETs), as
+/// the GLPI agent counts them.
+pub const MAX_PENDING_TRIES: u32 = 12;
+/// Longest wait between two of them, whatever `expiration` says (a pass of the daemon must
+/// end within its time limit).
+pub const MAX_PENDING_WAIT: Duration = Duration::from_secs(120);
+/// Wait when a pending reply gives no usable `expiration`.
+const DEFAULT_PENDING_WAIT: Duration = Duration::from_secs(10);
 
 /// The User-Agent presented to servers. A stock OCS server only admits PROLOGs from agents
 /// named `OCS-NG_unified_unix_agent_v<d.d…>` with a version not above its own; it keeps the
@@ -24,34 +35,18 @@ pub fn user_agent() -> String {
 /// Largest body sent uncompressed (`--no-compression`).
 const MAX_PLAIN_BODY: usize = 64 * 1024 * 1024;
 
+/// The type of a plain body (`--no-compression`).
+fn plain_type(body: &[u8]) -> &'static str {
+    if messages::looks_like_json(body) {
+        "application/json"
+    } else {
+        "application/xml"
+    }
+}
+
 /// Body type of every request: zlib, which the OCS server (that ignores the header) and GLPI
 /// (that reads it) both understand under this name.
 pub const CONTENT_TYPE_ZLIB: &str = "application/x-compress-zlib";
-
-#[derive(Debug)]
-pub enum CommError {
-    /// Connection refused, reset, timed out, DNS failure, TLS failure: nothing was decided.
-    Unreachable(String),
-    /// The server answered, but with an error or something that is not a valid reply.
-    Refused(String),
-}
-
-impl fmt::Display for CommError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            CommError::Unreachable(e) | CommError::Refused(e) => f.write_str(e),
-        }
-    }
-}
-
-fn from_http(e: HttpError) -> CommError {
-    match e {
-        HttpError::Protocol { .. }
-        | HttpError::BodyTooLarge { .. }
-        | HttpError::Unauthorized { .. } => CommError::Refused(e.to_string()),
-        _ => CommError::Unreachable(e.to_string()),
-    }
-}
 
 /// The HTTP client's options from the connection settings (TLS, proxy, credentials).
 pub fn client_options(s: &Connection, user_agent: String) -> ClientOptions {
@@ -115,6 +110,47 @@ pub struct Server<'a> {
     /// Bodies go zlib-compressed, as every server reads them; `--no-compression` sends them
     /// plain (`application/xml` or `application/json`), as the Perl agents' `-C` does.
     pub compress: bool,
+    /// OAuth2 client credentials (GLPI 11), when configured.
+    pub oauth: Option<&'a OAuth>,
+    /// Send the token with the first try (a known GLPI server); otherwise only once the
+    /// server asks for it with a 401 (a server of unknown kind, which may be an OCS server
+    /// that has no token endpoint).
+    pub token_first: bool,
+}
+
+/// A decoded 2xx reply and the headers that came with it.
+struct Reply {
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A `GLPI-Request-ID`: eight upper-case hex digits.
+fn is_request_id(s: &str) -> bool {
+    s.len() == 8
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+}
+
+/// A new request id for an inventory.
+pub fn request_id() -> String {
+    format!("{:08X}", crate::core::random::u64() as u32)
+}
+
+/// The wait a `pending` reply asks for, within `1 s..=MAX_PENDING_WAIT`.
+pub fn pending_wait(expiration_secs: Option<u64>) -> Duration {
+    expiration_secs
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_PENDING_WAIT)
+        .clamp(Duration::from_secs(1), MAX_PENDING_WAIT)
 }
 
 impl Server<'_> {
@@ -124,36 +160,73 @@ impl Server<'_> {
         body: &[u8],
         headers: &[(&str, &str)],
     ) -> Result<Vec<u8>, CommError> {
-        self.exchange(what, &zlib(body), headers).await
+        Ok(self.exchange(what, Some(&zlib(body)), headers).await?.body)
     }
 
-    /// POSTs an already compressed body and returns the decoded reply of a 2xx answer.
+    /// POSTs an already compressed body (GETs with `None`) and returns the decoded reply of a
+    /// 2xx answer. With OAuth2, the token goes along (see `token_first`), and a 401 gets one
+    /// new token and one more try.
     async fn exchange(
         &self,
         what: &str,
-        compressed: &[u8],
+        compressed: Option<&[u8]>,
         headers: &[(&str, &str)],
-    ) -> Result<Vec<u8>, CommError> {
-        let mut all = vec![("Pragma", "no-cache")];
-        all.extend_from_slice(headers);
-        let plain;
-        let (body, content_type) = if self.compress {
-            (compressed, CONTENT_TYPE_ZLIB)
-        } else {
-            plain = decode_reply(compressed, MAX_PLAIN_BODY)
-                .map_err(|e| CommError::Refused(format!("cannot uncompress the {what}: {e}")))?;
-            let ct = if messages::looks_like_json(&plain) {
-                "application/json"
-            } else {
-                "application/xml"
-            };
-            (&plain[..], ct)
+    ) -> Result<Reply, CommError> {
+        let mut retried = false;
+        let mut use_token = self.token_first;
+        // `--no-compression`: the body goes plain, as the Perl agents' `-C` sends it.
+        let plain = match compressed {
+            Some(c) if !self.compress => {
+                Some(decode_reply(c, MAX_PLAIN_BODY).map_err(|e| {
+                    CommError::Refused(format!("cannot uncompress the {what}: {e}"))
+                })?)
+            }
+            _ => None,
         };
-        let resp: Response = self
-            .client
-            .post(&self.url, content_type, body, &all)
-            .await
-            .map_err(from_http)?;
+        loop {
+            let bearer = match self.oauth {
+                Some(o) if use_token => Some(o.authorization(self.client, &self.url).await?),
+                _ => None,
+            };
+            let mut all = vec![("Pragma", "no-cache")];
+            all.extend_from_slice(headers);
+            if let Some(b) = &bearer {
+                all.push(("Authorization", b));
+            }
+            let (method, body) = match (compressed, plain.as_deref()) {
+                (Some(_), Some(p)) => ("POST", Some((plain_type(p), p))),
+                (Some(body), None) => ("POST", Some((CONTENT_TYPE_ZLIB, body))),
+                (None, _) => ("GET", None),
+            };
+            let sent = self.client.request(method, &self.url, &all, body).await;
+            let resp: Response = match (sent, self.oauth) {
+                (Err(HttpError::Unauthorized { .. }), Some(_)) if !use_token => {
+                    log::debug!("{}: asks for authentication: an OAuth2 token", self.url);
+                    use_token = true;
+                    continue;
+                }
+                (Err(HttpError::Unauthorized { .. }), Some(o)) if !retried => {
+                    log::info!(
+                        "{}: the OAuth2 token was refused (401): getting a new one",
+                        self.url
+                    );
+                    o.forget();
+                    retried = true;
+                    continue;
+                }
+                (Err(HttpError::Unauthorized { .. }), Some(_)) => {
+                    return Err(CommError::Refused(format!(
+                        "{} refused the {what} with a new OAuth2 token too (401)",
+                        self.url
+                    )))
+                }
+                (r, _) => r.map_err(from_http)?,
+            };
+            return self.judge(what, resp);
+        }
+    }
+
+    fn judge(&self, what: &str, resp: Response) -> Result<Reply, CommError> {
         let decoded = decode_reply(&resp.body, MAX_REPLY).map_err(|e| {
             CommError::Refused(format!(
                 "{} answered the {what} with a bad body: {e}",
@@ -173,7 +246,10 @@ impl Server<'_> {
                 self.url, resp.status, resp.reason
             )));
         }
-        Ok(decoded)
+        Ok(Reply {
+            body: decoded,
+            headers: resp.headers,
+        })
     }
 
     /// PROLOG; with `announce_glpi`, the GLPI-Agent-ID header lets a GLPI server answer in JSON.
@@ -226,24 +302,57 @@ impl Server<'_> {
         })
     }
 
-    /// Sends an inventory already zlib-compressed (XML, or GLPI JSON with `json`).
+    /// Sends an inventory already zlib-compressed (XML, or GLPI JSON with `json`). A GLPI
+    /// `pending` answer is asked again as the GLPI agent does: a GET with the same
+    /// `GLPI-Request-ID` after the `expiration` it gives (bounded by [`MAX_PENDING_WAIT`]),
+    /// [`MAX_PENDING_TRIES`] requests at most; `on_pending` is told of each pending answer
+    /// (the agent keeps the inventory in the spool meanwhile).
     pub async fn send_inventory(
         &self,
         compressed: &[u8],
         json: bool,
+        on_pending: &mut dyn FnMut(u32, Duration),
     ) -> Result<InventoryReply, CommError> {
-        let headers: &[(&str, &str)] = if json {
-            &[("GLPI-Agent-ID", self.agentid)]
+        let mut id = request_id();
+        let mut tries = 1;
+        let mut reply = if json {
+            self.exchange(
+                "inventory",
+                Some(compressed),
+                &[("GLPI-Agent-ID", self.agentid), ("GLPI-Request-ID", &id)],
+            )
+            .await?
         } else {
-            &[]
+            self.exchange("inventory", Some(compressed), &[]).await?
         };
-        let body = self.exchange("inventory", compressed, headers).await?;
-        messages::parse_inventory_reply(&body).map_err(|e| {
-            CommError::Refused(format!(
-                "{} answered the inventory with a bad reply: {e}",
-                self.url
-            ))
-        })
+        loop {
+            let parsed = messages::parse_inventory_reply(&reply.body).map_err(|e| {
+                CommError::Refused(format!("{} refused the inventory: {e}", self.url))
+            })?;
+            let Some(pending) = parsed.pending else {
+                return Ok(parsed);
+            };
+            if let Some(theirs) = reply.header("GLPI-Request-ID").filter(|v| is_request_id(v)) {
+                id = theirs.to_string();
+            }
+            if tries >= MAX_PENDING_TRIES {
+                return Err(CommError::Refused(format!(
+                    "{} still answers pending after {MAX_PENDING_TRIES} tries (request {id})",
+                    self.url
+                )));
+            }
+            let wait = pending_wait(pending.expiration_secs);
+            on_pending(tries, wait);
+            async_io::Timer::after(wait).await;
+            tries += 1;
+            reply = self
+                .exchange(
+                    "inventory",
+                    None,
+                    &[("GLPI-Agent-ID", self.agentid), ("GLPI-Request-ID", &id)],
+                )
+                .await?;
+        }
     }
 }
 

@@ -29,6 +29,11 @@ impl ServerKind {
     }
 }
 
+/// Largest `full-inventory-postpone`: a full inventory at least this often.
+pub const MAX_POSTPONE: u64 = 1000;
+/// Longest server version kept.
+const MAX_VERSION: usize = 64;
+
 /// Most ACCOUNTINFO entries kept for a target.
 pub const MAX_ACCOUNTINFO: usize = 64;
 
@@ -54,6 +59,13 @@ pub struct State {
     /// When this target was last contacted (seconds since the epoch; 0: never): the daemon
     /// never calls it again sooner than [`schedule::MIN_CONTACT_INTERVAL`] after.
     pub last_contact: i64,
+    /// Partial inventories the server took since the last full one.
+    pub partials: u32,
+    /// The next inventory must be full: the last one did not get through, or the server
+    /// changed.
+    pub full_next: bool,
+    /// The inventory version GLPI's CONTACT announced (a change means a new server).
+    pub server_version: String,
 }
 
 fn escape(v: &str) -> String {
@@ -118,10 +130,27 @@ impl State {
         if self.last_contact != 0 {
             s.push_str(&format!("last_contact={}\n", self.last_contact));
         }
+        if self.partials > 0 {
+            s.push_str(&format!("partials={}\n", self.partials));
+        }
+        if self.full_next {
+            s.push_str("full_next=1\n");
+        }
+        if !self.server_version.is_empty() {
+            s.push_str(&format!(
+                "server_version={}\n",
+                escape(&self.server_version)
+            ));
+        }
         for (k, v) in &self.accountinfo {
             s.push_str(&format!("accountinfo.{}={}\n", escape(k), escape(v)));
         }
         s
+    }
+
+    /// Keeps the version a server announced, cut at a sane length.
+    pub fn set_server_version(&mut self, v: &str) {
+        self.server_version = v.chars().take(MAX_VERSION).collect();
     }
 
     /// Reads a state file; lines it does not understand are skipped (a damaged file loses
@@ -141,6 +170,9 @@ impl State {
                 }
                 "last_contact" => st.last_contact = v.parse().unwrap_or(0),
                 "errors" => st.errors = v.parse().unwrap_or(0),
+                "partials" => st.partials = v.parse().unwrap_or(0),
+                "full_next" => st.full_next = v == "1",
+                "server_version" => st.set_server_version(&unescape(v)),
                 "server" => {
                     st.server = match v {
                         "xml" => ServerKind::Xml,
@@ -339,6 +371,9 @@ mod tests {
             accountinfo: [("TAG".into(), "site=a\nb".into())].into_iter().collect(),
             errors: 2,
             last_contact: 1_699_999_000,
+            partials: 13,
+            full_next: true,
+            server_version: "10.0.16".into(),
         };
         assert_eq!(State::from_text(&st.to_text()), st);
         let many: String = (0..100).map(|i| format!("accountinfo.K{i}=v\n")).collect();

@@ -112,8 +112,13 @@ impl Distro {
 
 /// Short host name, from the kernel (the same file on the live system and under a root).
 pub fn hostname(root: &Root) -> String {
-    let name = root
-        .value("/proc/sys/kernel/hostname")
+    let name = raw_hostname(root);
+    name.split('.').next().unwrap_or(&name).to_string()
+}
+
+/// The host name as the system has it, a dotted one left whole.
+pub fn raw_hostname(root: &Root) -> String {
+    root.value("/proc/sys/kernel/hostname")
         .or_else(|| root.value("/etc/hostname"))
         .or_else(|| {
             if root.is_live() {
@@ -124,8 +129,7 @@ pub fn hostname(root: &Root) -> String {
                 None
             }
         })
-        .unwrap_or_else(|| "localhost".to_string());
-    name.split('.').next().unwrap_or(&name).to_string()
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 /// DNS domain of the host: `/etc/hosts` first (the FQDN beside the host name), then

@@ -47,8 +47,10 @@ macro_rules! registry {
             built: cfg!($($cfg)*),
         }, )* ];
 
-        /// One task with its arguments.
+        /// One task with its arguments. Made once per task run, so its size (that of the
+        /// largest command line) does not matter.
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum Command {
             $( #[cfg($($cfg)*)] $Variant($module::Args), )*
         }

@@ -223,6 +223,13 @@ class Server:
         if self.fault == "zlib-bomb":
             self.bomb_file = make_bomb(args.cache_dir, args.bomb_size)
         self.wol = [parse_wol(w) for w in (args.wakeonlan or [])]
+        # glpi mode, changed at run time by POST /_control (see README.md): answers to come
+        # for inventories (pending, errors), the version CONTACT announces, OAuth2 tokens.
+        self.ctl = {"pending": 0, "pending_expiration": "1s", "inventory_error": 0,
+                    "revoke_after": None, "glpi_version": args.glpi_version}
+        self.jobs = {}  # GLPI-Request-ID -> pending answers still to give
+        self.tokens = {}  # OAuth2 access token -> expiry (time.time())
+        self.oauth = tuple(args.oauth.split(":", 1)) if args.oauth else None
         self.write_counts()  # all zeros until the first request
 
     @property
@@ -537,8 +544,21 @@ class Server:
 
     def glpi(self, req, seq):
         """GLPI 10's front/inventory.php + Glpi\\Inventory\\Request, without plugins."""
+        path = req.target.partition("?")[0]
+        if path == "/_control":
+            return self.control(req)
+        if self.oauth and path.endswith("/api.php/token"):
+            return self.token(req)
+        info = {}
+        if self.oauth and not self.bearer_ok(req, info):
+            body = php_json({"error": "access_denied", "message": "Access token is missing or invalid"})
+            return Response(401, [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer"),
+                                  ("Connection", "close")], body), {**info, "kind": "unauthorized"}
         g = GlpiRequest(self, req)
-        info = {"glpi": g.meta}
+        info["glpi"] = g.meta
+        rid = req.header("glpi-request-id")
+        if req.method == "GET" and rid:
+            return self.pending_poll(g, rid, info)
         if req.method != "POST":
             qs = req.target.partition("?")[2]
             if re.search(r"(^|&)action=getConfig(&|$)", qs):
@@ -559,6 +579,103 @@ class Server:
         else:
             self.add_body(info, data)
         g.handle(data, seq, info)
+        return g.build(), info
+
+    # -------------------------------------------------------- glpi: run-time control, OAuth2, pending
+
+    def control(self, req):
+        """POST /_control {"pending": N, ...}: sets what the next requests get."""
+        try:
+            changes = json.loads(req.body or b"{}")
+        except ValueError:
+            changes = None
+        if not isinstance(changes, dict) or not set(changes) <= set(self.ctl) | {"revoke_tokens"}:
+            return Response(400, [("Content-Type", "text/plain")], b"bad control\n"), {"kind": "control"}
+        with self.lock:
+            if changes.pop("revoke_tokens", False):
+                self.tokens.clear()
+            self.ctl.update(changes)
+            state = dict(self.ctl)
+        return Response(200, [("Content-Type", "application/json")], php_json(state)), {"kind": "control", "control": changes}
+
+    def token(self, req):
+        """GLPI 11's api.php/token, client credentials grant only."""
+        info = {"kind": "token"}
+        try:
+            q = json.loads(req.body)
+        except ValueError:
+            q = {}
+        q = q if isinstance(q, dict) else {}
+        # What the agent sent, without the secret (this log is checked for it too).
+        info["token_request"] = {k: v for k, v in q.items() if k != "client_secret"}
+        info["secret_sent"] = "client_secret" in q
+        cid, secret = self.oauth
+        if q.get("grant_type") != "client_credentials" or q.get("scope") != "inventory":
+            body = {"error": "unsupported_grant_type", "message": "The authorization grant type is not supported"}
+            return Response(400, [("Content-Type", "application/json")], php_json(body)), info
+        if q.get("client_id") != cid or q.get("client_secret") != secret:
+            info["granted"] = False
+            body = {"error": "invalid_client", "error_description": "Client authentication failed",
+                    "message": "Client authentication failed"}
+            return Response(401, [("Content-Type", "application/json")], php_json(body)), info
+        tok = os.urandom(24).hex()
+        with self.lock:
+            self.tokens[tok] = time.time() + self.args.oauth_expires
+        info["granted"] = True
+        body = {"token_type": "Bearer", "expires_in": self.args.oauth_expires, "access_token": tok}
+        return Response(200, [("Content-Type", "application/json")], php_json(body)), info
+
+    def bearer_ok(self, req, info):
+        auth = req.header("authorization") or ""
+        tok = auth[7:] if auth.startswith("Bearer ") else None
+        with self.lock:
+            exp = self.tokens.get(tok)
+            ok = exp is not None and exp > time.time()
+            if ok and self.ctl["revoke_after"] is not None:
+                # Revoke every token once this many authorized requests went by.
+                self.ctl["revoke_after"] -= 1
+                if self.ctl["revoke_after"] < 0:
+                    self.ctl["revoke_after"] = None
+                    self.tokens.clear()
+                    ok = False
+        info["auth"] = "ok" if ok else ("expired" if exp is not None else ("bad" if tok else "none"))
+        return ok
+
+    def take(self, key):
+        """Takes one of ctl[key] when any is left."""
+        with self.lock:
+            if self.ctl[key] > 0:
+                self.ctl[key] -= 1
+                return True
+            return False
+
+    def new_job(self, pending):
+        rid = os.urandom(4).hex().upper()
+        with self.lock:
+            self.jobs[rid] = pending
+        return rid
+
+    def pending_poll(self, g, rid, info):
+        """GET with a GLPI-Request-ID: what a GLPI agent proxy answers until it relayed it."""
+        info["kind"] = "pending-poll"
+        info["request_id"] = rid
+        g.content_type_mode("application/json")
+        with self.lock:
+            left = self.jobs.get(rid)
+            if left is not None and left > 0:
+                self.jobs[rid] = left - 1
+        if left is None:
+            g.add_error(f"unknown request {rid}", 404)
+        elif left > 0:
+            g.add({"status": "pending", "expiration": self.ctl["pending_expiration"]})
+            g.reply_request_id = rid
+            info["answer"] = "pending"
+        else:
+            with self.lock:
+                self.jobs.pop(rid, None)
+            g.add({"expiration": self.args.prolog_freq, "status": "ok"})
+            g.reply_request_id = rid
+            info["answer"] = "ok"
         return g.build(), info
 
     # -------------------------------------------------------- shared
@@ -599,6 +716,7 @@ class GlpiRequest:
         self.code = 200
         self.errors = []
         self.meta = {}
+        self.reply_request_id = None  # a pending job's id, answered instead of the request's
         self.content_type_mode(req.header("content-type") or "")
 
     # AbstractRequest::handleContentType: an exact, case-insensitive match of the whole header.
@@ -733,7 +851,7 @@ class GlpiRequest:
             for task in enabled or []:
                 handled = {}
                 if task in self.NATIVE_TASKS:
-                    handled = {"server": "glpi", "version": srv.args.glpi_version}
+                    handled = {"server": "glpi", "version": srv.ctl["glpi_version"]}
                     if task == "inventory" and srv.args.no_category:
                         handled["no-category"] = srv.args.no_category
                 elif task not in self.KNOWN_TASKS:
@@ -755,6 +873,21 @@ class GlpiRequest:
                     info["validation_error"] = problem
                     self.add_error("JSON does not validate. Violations:\n" + problem + "\n", 400)
                     return
+            if self.mode == "json" and srv.take("inventory_error"):
+                info["answer"] = "error"
+                self.add_error("Inventory not stored: simulated database failure", 500)
+                return
+            if self.mode == "json" and srv.ctl["pending"] > 0:
+                with srv.lock:
+                    n, srv.ctl["pending"] = srv.ctl["pending"], 0
+                # This answer is the first of n pending ones.
+                rid = srv.new_job(n - 1)
+                self.add({"status": "pending", "expiration": srv.ctl["pending_expiration"]})
+                self.reply_request_id = rid
+                info["answer"] = "pending"
+                info["request_id"] = rid
+                return
+            info["answer"] = "ok"
             if self.has_agent_id():
                 self.add({"expiration": freq, "status": "ok"})
             else:
@@ -789,7 +922,9 @@ class GlpiRequest:
         headers.append(("Connection", conn))
         headers.append(("Pragma", req.header("pragma") or "no-cache"))
         for h in ("Accept", "GLPI-Agent-ID", "GLPI-Request-ID", "GLPI-CryptoKey-ID", "GLPI-Proxy-ID"):
-            if req.header(h):
+            if h == "GLPI-Request-ID" and self.reply_request_id:
+                headers.append((h, self.reply_request_id))
+            elif req.header(h):
                 headers.append((h, req.header(h)))
         keep = "keep-alive" in conn.lower()
         r = Response(self.code, headers, body, keep_alive=keep)
@@ -971,6 +1106,11 @@ def parse_args(argv):
     p.add_argument("--glpi-version", default="10.0.16", help="version in CONTACT tasks (10.0.16)")
     p.add_argument("--no-category", metavar="LIST",
                    help="glpi mode: the CONTACT reply asks the inventory to leave these out")
+    p.add_argument("--oauth", metavar="ID:SECRET",
+                   help="glpi: GLPI 11's OAuth2 client credentials; every request then needs a Bearer token "
+                        "from .../api.php/token")
+    p.add_argument("--oauth-expires", type=int, default=3600, metavar="S",
+                   help="glpi: lifetime of the tokens given, seconds (3600)")
     p.add_argument("--stall-half", action="store_true", help="stall: send half the reply first")
     p.add_argument("--hold", action="store_true",
                    help="huge-length: keep the connection open after the few bytes")

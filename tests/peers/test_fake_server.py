@@ -352,6 +352,64 @@ class GlpiOptions(PeerCase):
         self.assertEqual(faults, [None, "status500", None])
 
 
+class GlpiControl(PeerCase):
+    """Run-time control (POST /_control), pending replies, OAuth2."""
+
+    def control(self, p, **changes):
+        r, data = p.post(json.dumps(changes).encode(), {"Content-Type": "application/json"}, path="/_control")
+        self.assertEqual(r.status, 200)
+        return json.loads(data)
+
+    def get(self, p, path, headers):
+        c = http.client.HTTPConnection("127.0.0.1", p.port, timeout=10)
+        c.request("GET", path, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r, data
+
+    def test_pending_then_ok_with_the_same_request_id_and_errors_on_demand(self):
+        p = self.start("--mode", "glpi", "--schema", SCHEMA)
+        self.control(p, pending=2, pending_expiration="3s", inventory_error=1)
+        inv = json.dumps(JSON_INVENTORY).encode()
+        h = {"Content-Type": "application/json", "GLPI-Agent-ID": "x"}
+        r, data = p.post(inv, h)
+        self.assertEqual((r.status, json.loads(data)["message"]), (500, "Inventory not stored: simulated database failure"))
+        r, data = p.post(inv, h)
+        self.assertEqual(json.loads(data), {"status": "pending", "expiration": "3s"})
+        rid = r.getheader("GLPI-Request-ID")
+        self.assertRegex(rid, r"^[0-9A-F]{8}$")
+        r, data = self.get(p, "/", {"GLPI-Request-ID": rid, "GLPI-Agent-ID": "x"})
+        self.assertEqual((json.loads(data)["status"], r.getheader("GLPI-Request-ID")), ("pending", rid))
+        r, data = self.get(p, "/", {"GLPI-Request-ID": rid, "GLPI-Agent-ID": "x"})
+        self.assertEqual(json.loads(data)["status"], "ok")
+        r, _ = self.get(p, "/", {"GLPI-Request-ID": rid})
+        self.assertEqual(r.status, 404)
+        answers = [e.get("answer") for e in p.wait_entries("request", 6) if e.get("kind") != "control"]
+        self.assertEqual(answers, ["error", "pending", "pending", "ok", None])
+
+    def test_oauth_tokens_gate_every_request_and_a_wrong_secret_is_401(self):
+        p = self.start("--mode", "glpi", "--schema", SCHEMA, "--oauth", "id:sec", "--oauth-expires", "60")
+        ask = {"grant_type": "client_credentials", "client_id": "id", "client_secret": "nope", "scope": "inventory"}
+        r, data = p.post(json.dumps(ask).encode(), {"Content-Type": "application/json"}, path="/glpi/api.php/token")
+        self.assertEqual((r.status, json.loads(data)["error"]), (401, "invalid_client"))
+        ask["client_secret"] = "sec"
+        r, data = p.post(json.dumps(ask).encode(), {"Content-Type": "application/json"}, path="/glpi/api.php/token")
+        tok = json.loads(data)
+        self.assertEqual((r.status, tok["token_type"], tok["expires_in"]), (200, "Bearer", 60))
+        r, _ = p.post(zlib.compress(PROLOG), {"Content-Type": "application/x-compress-zlib", "GLPI-Agent-ID": "x"})
+        self.assertEqual((r.status, r.getheader("WWW-Authenticate")), (401, "Bearer"))
+        auth = {"Content-Type": "application/x-compress-zlib", "GLPI-Agent-ID": "x",
+                "Authorization": "Bearer " + tok["access_token"]}
+        r, _ = p.post(zlib.compress(PROLOG), auth)
+        self.assertEqual(r.status, 200)
+        self.control(p, revoke_tokens=True)
+        r, _ = p.post(zlib.compress(PROLOG), auth)
+        self.assertEqual(r.status, 401)
+        log = open(p.log).read()
+        self.assertNotIn('"sec"', log, "the stand-in does not log the secret")
+
+
 # ---------------------------------------------------------------- OCS-like
 
 

@@ -15,9 +15,9 @@ fn route_table_maps_the_fusion_and_ocs_paths() {
         ("/?lang=fr", Route::Index),
         ("/status", Route::Status),
         ("/status?x=1", Route::Status),
-        ("/now", Route::Now),
-        ("/now/abc", Route::Now),
-        ("/now?x", Route::Now),
+        ("/now", Route::Now(NowEvent::default())),
+        ("/now/abc", Route::Now(NowEvent::default())),
+        ("/now?x", Route::Now(NowEvent::default())),
         ("/nowhere", Route::NotFound),
         ("/status/", Route::NotFound),
         ("/%73tatus", Route::NotFound),
@@ -54,6 +54,51 @@ fn route_table_maps_the_fusion_and_ocs_paths() {
     for (target, want) in cases {
         assert_eq!(route(target), want, "{target}");
     }
+}
+
+#[test]
+fn now_events_name_checked_categories_and_a_target() {
+    let ev = |partial: &[&str], target: Option<&str>| {
+        Route::Now(NowEvent {
+            partial: partial.iter().map(|s| s.to_string()).collect(),
+            target: target.map(str::to_string),
+        })
+    };
+    let cases = [
+        (
+            "/now?partial=yes&category=software",
+            ev(&["software"], None),
+        ),
+        (
+            "/now?partial=yes&category=softwares%2Cprocess,software&target=server0",
+            ev(&["software", "process"], Some("server0")),
+        ),
+        // Partial without a category is a plain run, as the GLPI agent reads it.
+        ("/now?partial=yes", ev(&[], None)),
+        ("/now?category=software", ev(&[], None)),
+        ("/now?target=local1", ev(&[], Some("local1"))),
+        (
+            "/now?partial=yes&category=nonesuch",
+            Route::BadRequest("no known category in a /now event"),
+        ),
+        (
+            "/now?partial=yes&category=database,software",
+            ev(&["software"], None),
+        ),
+        (
+            "/now?partial=yes&category=%zz",
+            Route::BadRequest("malformed %-escape in a /now event"),
+        ),
+        (
+            "/now?target=../x",
+            Route::BadRequest("bad target in a /now event"),
+        ),
+    ];
+    for (target, want) in cases {
+        assert_eq!(route(target), want, "{target}");
+    }
+    let many = format!("/now?partial=yes&category={}", "cpu,".repeat(100));
+    assert_eq!(route(&many), ev(&["cpu"], None), "repeats are one");
 }
 
 #[test]

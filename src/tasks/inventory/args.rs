@@ -31,6 +31,25 @@ pub struct Args {
     /// list the categories and exit
     #[argh(switch)]
     pub list_categories: bool,
+    /// only these categories, comma-separated, as a partial inventory (GLPI's JSON); BIOS and
+    /// hardware come with them, and the OS with software
+    #[argh(option)]
+    pub partial: Vec<String>,
+    /// GLPI asset type: Computer (default), NetworkEquipment (a router filed with the
+    /// switches, JSON only), or auto (NetworkEquipment on OpenWrt)
+    #[argh(option)]
+    pub itemtype: Option<String>,
+    /// merge the sections of FILE (XML REQUEST/CONTENT, or JSON with "content") into the
+    /// inventory
+    #[argh(option)]
+    pub additional_content: Option<String>,
+    /// HARDWARE/NAME: 1 short host name (default), 2 FQDN, 3 as the system has it
+    #[argh(option)]
+    pub assetname_support: Option<u64>,
+    /// credentials for categories that need them (accepted as the GLPI agent's launcher
+    /// does; no category of uagent uses any)
+    #[argh(option)]
+    pub credentials: Vec<String>,
     /// state directory (holds the DEVICEID); default /var/lib/uagent
     #[argh(option)]
     pub vardir: Option<String>,
@@ -61,6 +80,9 @@ pub struct Args {
     /// the Perl agents' time limit per module: the agent's --task-timeout limits the task
     #[argh(option, hidden_help)]
     pub backend_collect_timeout: Option<String>,
+    /// with --digests: only the categories that changed, as a partial inventory (JSON)
+    #[argh(switch, hidden_help)]
+    pub changed_only: bool,
 }
 
 impl Args {
@@ -93,6 +115,12 @@ impl Args {
             "backend-collect-timeout",
             self.backend_collect_timeout.as_slice(),
         );
+        each("partial", &self.partial);
+        each("itemtype", self.itemtype.as_slice());
+        each("additional-content", self.additional_content.as_slice());
+        let asset: Vec<String> = self.assetname_support.iter().map(u64::to_string).collect();
+        each("assetname-support", &asset);
+        each("credentials", &self.credentials);
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
@@ -101,6 +129,7 @@ impl Args {
             (self.compress, "--compress"),
             (self.scan_homedirs, "--scan-homedirs"),
             (self.scan_profiles, "--scan-profiles"),
+            (self.changed_only, "--changed-only"),
         ] {
             if on {
                 out.push(name.into());
@@ -135,6 +164,12 @@ mod tests {
             scan_homedirs: true,
             scan_profiles: true,
             backend_collect_timeout: Some("30".into()),
+            partial: vec!["software".into(), "cpu,os".into()],
+            itemtype: Some("NetworkEquipment".into()),
+            additional_content: Some("/etc/uagent/extra.xml".into()),
+            assetname_support: Some(2),
+            credentials: vec!["type:db,login:x".into()],
+            changed_only: true,
         };
         for a in [Args::default(), full] {
             let argv = a.to_argv();

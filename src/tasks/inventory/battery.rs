@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn batteries_are_written_with_typed_json_fields() {
-        let mut w = JsonWriter::new(Vec::new(), "d", None).unwrap();
+        let mut w = JsonWriter::new(Vec::new(), "d", None, "Computer", false).unwrap();
         for b in batteries(&root()) {
             write(&b, &mut w).unwrap();
         }

@@ -245,6 +245,9 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
         .or_else(|| board.system_type.clone());
 
     ctx.facts.uuid = dmi.product_uuid.clone();
+    ctx.facts.model = system_model.clone();
+    ctx.facts.manufacturer = dmi.sys_vendor.clone();
+    ctx.facts.serial = system_serial.clone();
     ctx.facts.chassis_type = dmi.chassis_type.and_then(chassis_name).map(str::to_string);
 
     sink.begin(Section::Bios)?;

@@ -6,14 +6,18 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::additional::{self, Additional};
+use super::digest::{Digests, Discard};
 use super::output::{self, Format};
 use super::{parse_categories, Category, Options, Root};
+use super::partial::{self, Keep, Plan};
+use super::sink::Section;
 use super::Args;
+use super::{AssetName, ItemType};
 use crate::core::console::say;
 use crate::core::exit;
 use crate::state::ids::deviceid;
 use crate::state::{self, read_small, AtomicFile, Vardir};
-use super::digest::Digests;
 
 /// Output buffer: big enough to batch writes, small enough for a router.
 const OUT_BUFFER: usize = 16 * 1024;
@@ -33,6 +37,15 @@ fn format_of(a: &Args) -> Result<Format, String> {
     }
 }
 
+/// How much of the inventory to write.
+enum Scope {
+    Full,
+    /// The categories asked for (`--partial`).
+    Named(Keep),
+    /// What changed since the digests the server last took (`--changed-only`).
+    Changed,
+}
+
 /// The inventory command; its exit code.
 pub fn main(a: &Args) -> i32 {
     if a.list_categories {
@@ -41,9 +54,13 @@ pub fn main(a: &Args) -> i32 {
         }
         return exit::OK;
     }
-    let (format, (skip, others)) = match (format_of(a), parse_categories(&a.no_category)) {
-        (Ok(f), Ok(s)) => (f, s),
-        (Err(e), _) | (_, Err(e)) => {
+    let (format, (skip, others), (named, _)) = match (
+        format_of(a),
+        parse_categories(&a.no_category),
+        parse_categories(&a.partial),
+    ) {
+        (Ok(f), Ok(s), Ok(p)) => (f, s, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             log::error!("{e}");
             return exit::USAGE;
         }
@@ -73,6 +90,43 @@ pub fn main(a: &Args) -> i32 {
         }
         Some(dir) => Root::at(Path::new(dir)),
         None => Root::live(),
+    };
+    let itemtype = match ItemType::parse(a.itemtype.as_deref().unwrap_or(""), &root) {
+        Ok(ItemType::NetworkEquipment) if format != Format::Json => {
+            log::warn!(
+                "--itemtype NetworkEquipment is part of GLPI's JSON format only: this {} inventory describes a computer",
+                format.extension()
+            );
+            ItemType::Computer
+        }
+        Ok(t) => t,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
+    let asset_name = match AssetName::from_number(a.assetname_support.unwrap_or(1)) {
+        Ok(n) => n,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::USAGE;
+        }
+    };
+    if !a.credentials.is_empty() {
+        log::warn!(
+            "--credentials: no category of uagent uses credentials (the GLPI agent's database inventory does; uagent has none): ignored"
+        );
+    }
+    // A file the admin wrote must not stop the inventory: without it, the rest still goes.
+    let extra = match &a.additional_content {
+        Some(path) => match additional::load(Path::new(path)) {
+            Ok(x) => x,
+            Err(e) => {
+                log::warn!("additional content left out: {e}");
+                Additional::default()
+            }
+        },
+        None => Additional::default(),
     };
     let deviceid = match &a.deviceid {
         Some(id) => id.clone(),
@@ -105,14 +159,45 @@ pub fn main(a: &Args) -> i32 {
         .as_ref()
         .and_then(|p| read_small(Path::new(p)).ok().flatten())
         .map(|t| super::digest::Digests::from_lines(&t));
-    let opts = Options {
+    let scope = if !named.is_empty() {
+        if format == Format::Json {
+            Scope::Named(Keep::categories(&named))
+        } else {
+            log::warn!(
+                "--partial: a partial inventory is part of GLPI's JSON format only; this {} inventory is whole",
+                format.extension()
+            );
+            Scope::Full
+        }
+    } else if a.changed_only && format == Format::Json && previous.is_some() {
+        Scope::Changed
+    } else {
+        Scope::Full
+    };
+    let mut opts = Options {
         root,
         deviceid,
         accountinfo,
         skip,
-        digests: a.digests_out.is_some(),
+        digests: a.digests_out.is_some() || matches!(scope, Scope::Changed),
         previous,
+        itemtype,
+        asset_name,
+        additional: extra,
+        keep: None,
     };
+    match scope {
+        Scope::Full => {}
+        Scope::Named(keep) => opts.keep = Some(keep),
+        Scope::Changed => match changed(&opts) {
+            Ok(Plan::Partial(keep)) => opts.keep = Some(keep),
+            Ok(Plan::Full(why)) => log::info!("full inventory: {why}"),
+            Err(e) => {
+                log::error!("cannot read the inventory: {e}");
+                return exit::OUTPUT;
+            }
+        },
+    }
     let (result, place) = match &a.output {
         None => (to_stdout(&opts, format, a.compress), "standard output".to_string()),
         Some(path) => {
@@ -129,8 +214,9 @@ pub fn main(a: &Args) -> i32 {
                 log::info!("inventory written to {place}");
             }
             if let Some(out) = &a.digests_out {
-                if opts.previous.as_ref() != Some(&digests) {
-                    if let Err(e) = state::write_atomic(Path::new(out), digests.to_lines().as_bytes()) {
+                let held = partial::merged(opts.previous.as_ref(), &digests, opts.keep);
+                if opts.previous.as_ref() != Some(&held) {
+                    if let Err(e) = state::write_atomic(Path::new(out), held.to_lines().as_bytes()) {
                         log::warn!("cannot keep the section digests in {out}: {e}");
                     }
                 }
@@ -142,6 +228,29 @@ pub fn main(a: &Args) -> i32 {
             exit::OUTPUT
         }
     }
+}
+
+/// The first of two runs: every section digested, nothing written, warnings left to the
+/// second run (which says them once).
+fn changed(opts: &Options) -> io::Result<Plan> {
+    let level = log::max_level();
+    log::set_max_level(log::LevelFilter::Error.min(level));
+    let now = super::run(opts, &mut Discard);
+    log::set_max_level(level);
+    let now = now?;
+    let plan = match &opts.previous {
+        Some(prev) => partial::plan(prev, &now),
+        None => Plan::Full("no digests of an earlier inventory"),
+    };
+    if let Plan::Partial(keep) = &plan {
+        let sent: Vec<&str> = Section::ALL
+            .into_iter()
+            .filter(|s| keep.contains(*s) && now.get(*s).is_some())
+            .filter_map(Section::json_name)
+            .collect();
+        log::info!("partial inventory: {}", sent.join(", "));
+    }
+    Ok(plan)
 }
 
 /// Streams the inventory to stdout, zlib-compressed with `compress` (for a server).
@@ -191,6 +300,12 @@ fn write_digests(
     format: Format,
     out: &mut dyn Write,
 ) -> io::Result<Digests> {
-    let mut sink = output::writer(format, out, &opts.deviceid, opts.tag())?;
+    let head = output::Head {
+        deviceid: &opts.deviceid,
+        tag: opts.tag(),
+        itemtype: opts.itemtype.name(),
+        partial: opts.keep.is_some(),
+    };
+    let mut sink = output::writer(format, out, &head)?;
     super::run(opts, sink.as_mut())
 }

@@ -120,7 +120,7 @@ impl Sink for Digesting<'_> {
         self.inner.begin(section)
     }
 
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()> {
         // CHECKSUM describes the other sections; it must not change HARDWARE's own digest.
         if !(self.current == Some(Section::Hardware) && key == "CHECKSUM") {
             self.mix(key.as_bytes());
@@ -168,7 +168,7 @@ impl Sink for Discard {
     fn begin(&mut self, _: Section) -> io::Result<()> {
         Ok(())
     }
-    fn field(&mut self, _: &'static str, _: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, _: &str, _: Value<'_>) -> io::Result<()> {
         Ok(())
     }
     fn open(&mut self, _: &'static str) -> io::Result<()> {

@@ -192,7 +192,7 @@ pub fn gather(ctx: &mut Context) {
 
 pub fn write(f: &Facts, sink: &mut dyn Sink, checksum: u32) -> io::Result<()> {
     sink.begin(Section::Hardware)?;
-    sink.text("NAME", &f.hostname)?;
+    sink.text("NAME", f.asset_name.as_deref().unwrap_or(&f.hostname))?;
     sink.opt_int("MEMORY", f.memory_mib)?;
     sink.opt_int("SWAP", f.swap_mib)?;
     sink.opt_text("UUID", f.uuid.as_deref())?;

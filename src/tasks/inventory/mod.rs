@@ -6,6 +6,7 @@
 //! HARDWARE repeats from other sections are gathered in [`Facts`] on the way, and HARDWARE is
 //! written last.
 
+pub mod additional;
 mod args;
 pub mod battery;
 pub mod bios;
@@ -15,9 +16,11 @@ pub mod digest;
 pub mod drives;
 pub mod hardware;
 pub mod logins;
+pub mod netdevice;
 pub mod network;
 pub mod os;
 pub mod output;
+pub mod partial;
 pub mod pci;
 pub mod process;
 pub mod sink;
@@ -36,6 +39,7 @@ pub use crate::sys::Root;
 pub use args::Args;
 pub use command::main;
 use digest::{Digesting, Digests, Discard};
+use partial::{Filter, Keep};
 use sink::{Section, Sink};
 
 /// Categories of the Perl agents that uagent does not inventory: `--no-category` accepts them
@@ -239,6 +243,79 @@ pub struct Facts {
     pub ipaddr: Option<String>,
     pub last_user: Option<String>,
     pub last_user_date: Option<String>,
+    /// HARDWARE/NAME as `--assetname-support` wants it.
+    pub asset_name: Option<String>,
+    /// System model, maker and serial, as BIOS gives them (a network device repeats them).
+    pub model: Option<String>,
+    pub manufacturer: Option<String>,
+    pub serial: Option<String>,
+    /// Seconds since boot (live systems only).
+    pub uptime: Option<i64>,
+    /// MAC of the interface of the default route (else the first one with a MAC), and every
+    /// address but loopback's: what a network device is known by.
+    pub mac: Option<String>,
+    pub ips: Vec<String>,
+}
+
+/// The asset type GLPI files the inventory under (`--itemtype`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ItemType {
+    #[default]
+    Computer,
+    /// A router or access point, filed with the switches: `network_device`, `network_ports`
+    /// and `firmwares` in GLPI's JSON.
+    NetworkEquipment,
+}
+
+impl ItemType {
+    /// `Computer`, `NetworkEquipment`, or `auto`: a network device when the system is OpenWrt
+    /// (whose role is a router or access point), else a computer.
+    pub fn parse(text: &str, root: &Root) -> Result<ItemType, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "computer" => Ok(ItemType::Computer),
+            "networkequipment" => Ok(ItemType::NetworkEquipment),
+            "auto" => Ok(if root.exists("/etc/openwrt_release") {
+                ItemType::NetworkEquipment
+            } else {
+                ItemType::Computer
+            }),
+            other => Err(format!(
+                "unknown itemtype {other:?} (Computer, NetworkEquipment or auto)"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemType::Computer => "Computer",
+            ItemType::NetworkEquipment => "NetworkEquipment",
+        }
+    }
+}
+
+/// What HARDWARE/NAME is (`--assetname-support`, as the GLPI agent numbers them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AssetName {
+    /// 1: the short host name.
+    #[default]
+    Short,
+    /// 2: the fully qualified name.
+    Fqdn,
+    /// 3: the host name as the system has it.
+    AsIs,
+}
+
+impl AssetName {
+    pub fn from_number(n: u64) -> Result<AssetName, String> {
+        match n {
+            1 => Ok(AssetName::Short),
+            2 => Ok(AssetName::Fqdn),
+            3 => Ok(AssetName::AsIs),
+            _ => Err(format!(
+                "assetname-support {n}: 1 (short name), 2 (FQDN) or 3 (as is)"
+            )),
+        }
+    }
 }
 
 /// What one inventory run needs to know.
@@ -253,6 +330,12 @@ pub struct Options {
     /// Whether the section digests are wanted (a server target keeps them; a local inventory
     /// says every section changed and skips the hashing).
     pub digests: bool,
+    pub itemtype: ItemType,
+    pub asset_name: AssetName,
+    /// Entries of `--additional-content`, merged in as the collectors write.
+    pub additional: additional::Additional,
+    /// The sections written (a partial inventory); `None`: all.
+    pub keep: Option<Keep>,
 }
 
 impl Options {
@@ -284,6 +367,9 @@ pub fn version_client() -> String {
 }
 
 /// Runs every wanted collector into `out`, then HARDWARE, and returns the section digests.
+///
+/// The stream goes through, in order: the additional content merged in, the digests (of
+/// every section, sent or not), the partial filter (`opts.keep`), then `out`.
 pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
     let root = &opts.root;
     let mut ctx = Context {
@@ -293,12 +379,14 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
         cpuinfo: cpu::CpuInfo::read(root),
         smbios: smbios::Tables::read(root),
     };
-    let mut sink = if opts.digests {
-        Digesting::new(out)
+    let mut filter = Filter::new(out, opts.keep);
+    let mut digesting = if opts.digests {
+        Digesting::new(&mut filter)
     } else {
-        Digesting::disabled(out)
+        Digesting::disabled(&mut filter)
     };
-    let s: &mut dyn Sink = &mut sink;
+    let mut merged = additional::Merge::new(&opts.additional, &mut digesting);
+    let s: &mut dyn Sink = &mut merged;
 
     os::collect(&mut ctx, s)?;
     if opts.wants(Category::Bios) {
@@ -337,18 +425,27 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
     if opts.wants(Category::Hardware) {
         hardware::gather(&mut ctx);
     }
+    if opts.itemtype == ItemType::NetworkEquipment {
+        netdevice::write_device(&ctx, s)?;
+    }
 
     // HARDWARE carries the CHECKSUM of every section including itself, so its own digest is
-    // taken first on a dry run (CHECKSUM is not part of any digest).
+    // taken first on a dry run (CHECKSUM is not part of any digest), with the additional
+    // content's HARDWARE fields merged in as in the real one.
     let mut discard = Discard;
     let mut dry = Digesting::new(&mut discard);
-    hardware::write(&ctx.facts, &mut dry, 0)?;
+    hardware::write(
+        &ctx.facts,
+        &mut additional::Merge::new(&opts.additional, &mut dry),
+        0,
+    )?;
     let hardware_digest = dry.digests.get(Section::Hardware);
-    sink.digests.0[Section::Hardware.index()] = hardware_digest;
-    let checksum = sink.digests.changed_since(opts.previous.as_ref());
-    hardware::write(&ctx.facts, &mut sink, checksum)?;
-    sink.digests.0[Section::Hardware.index()] = hardware_digest;
-    sink.scalar("VERSIONCLIENT", &version_client())?;
-    sink.finish()?;
-    Ok(sink.digests)
+    let mut so_far = merged.inner().digests.clone();
+    so_far.0[Section::Hardware.index()] = hardware_digest;
+    let checksum = so_far.changed_since(opts.previous.as_ref());
+    hardware::write(&ctx.facts, &mut merged, checksum)?;
+    merged.scalar("VERSIONCLIENT", &version_client())?;
+    merged.finish()?;
+    digesting.digests.0[Section::Hardware.index()] = hardware_digest;
+    Ok(digesting.digests)
 }

@@ -30,6 +30,12 @@ pub struct Interface {
     pub v4: Vec<(Ipv4Addr, Ipv4Addr)>,
     pub v6: Vec<(Ipv6Addr, u8)>,
     pub gateway: Option<String>,
+    /// The kernel's interface index (SNMP's ifIndex).
+    pub ifindex: Option<i64>,
+    /// Set up by the administrator (IFF_UP), whether or not a link is there.
+    pub admin_up: bool,
+    /// ARPHRD_* of `/sys/class/net/NAME/type`.
+    pub arp_type: Option<i64>,
 }
 
 fn uevent_value(text: &str, key: &str) -> Option<String> {
@@ -48,14 +54,16 @@ pub fn read_interface(root: &Root, name: &str) -> Interface {
         .value(&format!("{dir}/address"))
         .map(|m| m.to_ascii_lowercase());
     i.mtu = root.number(&format!("{dir}/mtu"));
+    i.ifindex = root.number(&format!("{dir}/ifindex"));
+    let flags = root
+        .value(&format!("{dir}/flags"))
+        .and_then(|f| i64::from_str_radix(f.trim_start_matches("0x"), 16).ok());
+    i.admin_up = flags.is_some_and(|f| f & 0x1 == 0x1);
     let operstate = root.value(&format!("{dir}/operstate")).unwrap_or_default();
     i.up = match operstate.as_str() {
         "up" => true,
         // Loopback and tunnels report no state; their flags say whether they are up and running.
-        "unknown" => root
-            .value(&format!("{dir}/flags"))
-            .and_then(|f| i64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
-            .is_some_and(|f| f & 0x1 == 0x1),
+        "unknown" => i.admin_up,
         _ => false,
     };
     i.speed = root.number(&format!("{dir}/speed")).filter(|s| *s > 0);
@@ -65,6 +73,7 @@ pub fn read_interface(root: &Root, name: &str) -> Interface {
         i.pci_slot = uevent_value(&uevent, "PCI_SLOT_NAME");
     }
     let arp_type = root.number(&format!("{dir}/type"));
+    i.arp_type = arp_type;
     let is_wifi =
         root.exists(&format!("{dir}/phy80211")) || root.exists(&format!("{dir}/wireless"));
     let is_bridge = root.exists(&format!("{dir}/bridge")) || root.exists(&format!("{dir}/brif"));
@@ -231,9 +240,15 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
     };
     ctx.facts.ipaddr = first_v4(&|i| Some(i.name.as_str()) == via)
         .or_else(|| first_v4(&|i| i.kind != Some("loopback")));
+    super::netdevice::gather(&list, via, &mut ctx.facts);
 
     if !ctx.opts.wants(Category::Network) {
         return Ok(());
+    }
+    if ctx.opts.itemtype == super::ItemType::NetworkEquipment {
+        // A network device lists its ports, one per interface, instead of one entry per
+        // address.
+        return super::netdevice::write_ports(&list, sink);
     }
     for i in &list {
         if i.v4.is_empty() && i.v6.is_empty() {

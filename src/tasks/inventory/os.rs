@@ -6,7 +6,7 @@ use std::io;
 use super::sink::{Section, Sink};
 use super::{Category, Context};
 use crate::core::time;
-use crate::sys::os::{dns_domain, hostname, Distro};
+use crate::sys::os::{dns_domain, hostname, raw_hostname, Distro};
 use crate::sys::Root;
 
 fn machine(ctx: &Context) -> Option<String> {
@@ -51,6 +51,21 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
     f.domain = domain.clone();
     f.dns = resolver.dns();
     f.workgroup = resolver.domain.clone();
+    let fqdn = match &domain {
+        Some(d) => format!("{host}.{d}"),
+        None => host.clone(),
+    };
+    f.asset_name = Some(match ctx.opts.asset_name {
+        super::AssetName::Short => host.clone(),
+        super::AssetName::Fqdn => fqdn.clone(),
+        super::AssetName::AsIs => raw_hostname(root),
+    });
+    // The uptime needs the running clock: only the live system can tell it.
+    if root.is_live() {
+        f.uptime = root
+            .value("/proc/uptime")
+            .and_then(|u| u.split('.').next()?.parse::<i64>().ok());
+    }
 
     if !ctx.opts.wants(Category::Os) {
         return Ok(());
@@ -62,22 +77,21 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
     sink.opt_text("VERSION", distro.version.as_deref())?;
     sink.opt_text("FULL_NAME", distro.full_name.as_deref())?;
     sink.opt_text("ARCH", arch.as_deref())?;
-    let fqdn = match &domain {
-        Some(d) => format!("{host}.{d}"),
-        None => host.clone(),
-    };
     sink.text("FQDN", &fqdn)?;
     sink.opt_text("DNS_DOMAIN", domain.as_deref())?;
     sink.opt_text("SSH_KEY", ssh_key(root).as_deref())?;
     let zone = crate::sys::tz::zone(root);
     let now = time::now();
-    // The boot time needs the running clock: only the live system can tell it.
+    // The boot time needs the running clock: only the live system can tell it. The kernel's
+    // own `btime` first: now less the uptime moves by a second from one run to the next,
+    // which would make the section look changed at every run.
     if root.is_live() {
-        if let Some(up) = root
-            .value("/proc/uptime")
-            .and_then(|u| u.split('.').next()?.parse::<i64>().ok())
-        {
-            let boot = now - up;
+        let btime = root.read("/proc/stat").and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        });
+        if let Some(boot) = btime.or_else(|| ctx.facts.uptime.map(|up| now - up)) {
             sink.text(
                 "BOOT_TIME",
                 &time::format_datetime(boot + i64::from(zone.offset_at(boot).0)),
@@ -94,5 +108,9 @@ pub fn collect(ctx: &mut Context, sink: &mut dyn Sink) -> io::Result<()> {
         &format!("{sign}{:02}{:02}", o / 3600, o % 3600 / 60),
     )?;
     sink.close()?;
-    sink.end()
+    sink.end()?;
+    if ctx.opts.itemtype == super::ItemType::NetworkEquipment {
+        super::netdevice::write_firmware(&distro, sink)?;
+    }
+    Ok(())
 }

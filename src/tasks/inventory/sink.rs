@@ -32,6 +32,10 @@ pub enum Section {
     Storages,
     Drives,
     Networks,
+    /// GLPI's network ports of a network device (`--itemtype NetworkEquipment`).
+    NetworkPorts,
+    /// Firmware of a network device: the OS release.
+    Firmwares,
     Softwares,
     Users,
     LocalUsers,
@@ -39,11 +43,13 @@ pub enum Section {
     Batteries,
     Processes,
     AccountInfo,
+    /// GLPI's description of a network device, written with HARDWARE.
+    NetworkDevice,
     Hardware,
 }
 
 impl Section {
-    pub const ALL: [Section; 20] = [
+    pub const ALL: [Section; 23] = [
         Section::OperatingSystem,
         Section::Bios,
         Section::Cpus,
@@ -56,6 +62,8 @@ impl Section {
         Section::Storages,
         Section::Drives,
         Section::Networks,
+        Section::NetworkPorts,
+        Section::Firmwares,
         Section::Softwares,
         Section::Users,
         Section::LocalUsers,
@@ -63,6 +71,7 @@ impl Section {
         Section::Batteries,
         Section::Processes,
         Section::AccountInfo,
+        Section::NetworkDevice,
         Section::Hardware,
     ];
 
@@ -81,6 +90,9 @@ impl Section {
             Section::Storages => "STORAGES",
             Section::Drives => "DRIVES",
             Section::Networks => "NETWORKS",
+            Section::NetworkPorts => "NETWORK_PORTS",
+            Section::Firmwares => "FIRMWARES",
+            Section::NetworkDevice => "NETWORK_DEVICE",
             Section::Softwares => "SOFTWARES",
             Section::Users => "USERS",
             Section::LocalUsers => "LOCAL_USERS",
@@ -107,6 +119,9 @@ impl Section {
             Section::Storages => "storages",
             Section::Drives => "drives",
             Section::Networks => "networks",
+            Section::NetworkPorts => "network_ports",
+            Section::Firmwares => "firmwares",
+            Section::NetworkDevice => "network_device",
             Section::Softwares => "softwares",
             Section::Users => "users",
             Section::LocalUsers => "local_users",
@@ -122,7 +137,7 @@ impl Section {
     pub fn is_single(self) -> bool {
         matches!(
             self,
-            Section::OperatingSystem | Section::Bios | Section::Hardware
+            Section::OperatingSystem | Section::Bios | Section::Hardware | Section::NetworkDevice
         )
     }
 
@@ -159,7 +174,9 @@ pub const CHECKSUM_ALL: u32 = 1_572_863;
 pub trait Sink {
     /// Starts one entry of `section` (or the single object of a single section).
     fn begin(&mut self, section: Section) -> io::Result<()>;
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()>;
+    /// A field of the current entry. Collectors give static names; additional content (a
+    /// file the admin wrote) gives names it checked to be `[A-Z0-9_]+`.
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()>;
     /// Opens a nested object inside the current entry (OPERATINGSYSTEM/TIMEZONE).
     fn open(&mut self, key: &'static str) -> io::Result<()>;
     fn close(&mut self) -> io::Result<()>;
@@ -171,7 +188,7 @@ pub trait Sink {
     fn finish(&mut self) -> io::Result<()>;
 
     /// A text field; empty text is left out.
-    fn text(&mut self, key: &'static str, value: &str) -> io::Result<()> {
+    fn text(&mut self, key: &str, value: &str) -> io::Result<()> {
         let value = value.trim();
         if value.is_empty() {
             return Ok(());
@@ -179,25 +196,25 @@ pub trait Sink {
         self.field(key, Value::Str(value))
     }
 
-    fn opt_text(&mut self, key: &'static str, value: Option<&str>) -> io::Result<()> {
+    fn opt_text(&mut self, key: &str, value: Option<&str>) -> io::Result<()> {
         match value {
             Some(v) => self.text(key, v),
             None => Ok(()),
         }
     }
 
-    fn int(&mut self, key: &'static str, value: i64) -> io::Result<()> {
+    fn int(&mut self, key: &str, value: i64) -> io::Result<()> {
         self.field(key, Value::Int(value))
     }
 
-    fn opt_int(&mut self, key: &'static str, value: Option<i64>) -> io::Result<()> {
+    fn opt_int(&mut self, key: &str, value: Option<i64>) -> io::Result<()> {
         match value {
             Some(v) => self.int(key, v),
             None => Ok(()),
         }
     }
 
-    fn flag(&mut self, key: &'static str, value: bool) -> io::Result<()> {
+    fn flag(&mut self, key: &str, value: bool) -> io::Result<()> {
         self.field(key, Value::Bool(value))
     }
 }

@@ -22,6 +22,10 @@ pub fn run(
         skip,
         previous: None,
         digests: false,
+        itemtype: Default::default(),
+        asset_name: Default::default(),
+        additional: Default::default(),
+        keep: None,
     };
     let mut ctx = Context {
         opts: &opts,
@@ -37,12 +41,12 @@ pub fn run(
 
 #[derive(Default)]
 pub struct Recorder {
-    pub entries: Vec<(Section, Vec<(&'static str, String)>)>,
+    pub entries: Vec<(Section, Vec<(String, String)>)>,
 }
 
 impl Recorder {
     /// The entries of one section, in order.
-    pub fn section(&self, section: Section) -> Vec<&Vec<(&'static str, String)>> {
+    pub fn section(&self, section: Section) -> Vec<&Vec<(String, String)>> {
         self.entries
             .iter()
             .filter(|(s, _)| *s == section)
@@ -56,7 +60,7 @@ impl Recorder {
 }
 
 /// The value of `key` in an entry.
-pub fn get<'a>(entry: &'a [(&'static str, String)], key: &str) -> Option<&'a str> {
+pub fn get<'a>(entry: &'a [(String, String)], key: &str) -> Option<&'a str> {
     entry
         .iter()
         .find(|(k, _)| *k == key)
@@ -68,14 +72,14 @@ impl Sink for Recorder {
         self.entries.push((section, Vec::new()));
         Ok(())
     }
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()> {
         let text = match value {
             Value::Str(s) => s.to_string(),
             Value::Int(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
         };
         if let Some((_, fields)) = self.entries.last_mut() {
-            fields.push((key, text));
+            fields.push((key.to_string(), text));
         }
         Ok(())
     }

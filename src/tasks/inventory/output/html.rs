@@ -70,12 +70,17 @@ impl<W: Write> Sink for HtmlWriter<W> {
         }
     }
 
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()> {
         let single = self.section.is_some_and(Section::is_single);
+        // A key from additional content is the admin's text: escaped like any value.
         if single {
-            write!(self.out, "<tr><th>{key}</th><td>")?;
+            self.out.write_all(b"<tr><th>")?;
+            write_xml_text(&mut self.out, key)?;
+            self.out.write_all(b"</th><td>")?;
         } else {
-            write!(self.out, "<td><span class=\"k\">{key}</span>")?;
+            self.out.write_all(b"<td><span class=\"k\">")?;
+            write_xml_text(&mut self.out, key)?;
+            self.out.write_all(b"</span>")?;
         }
         match value {
             Value::Str(s) => write_xml_text(&mut self.out, s)?,

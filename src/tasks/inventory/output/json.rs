@@ -195,7 +195,8 @@ fn field_spec(
         },
         (Section::Networks, k) => match k {
             "DESCRIPTION" => ("description", Str),
-            "MACADDR" => ("mac", Str),
+            // MAC: the JSON name upper-cased, as additional content may give it.
+            "MACADDR" | "MAC" => ("mac", Str),
             "IPADDRESS" => ("ipaddress", Str),
             "IPMASK" => ("ipmask", Str),
             "IPSUBNET" => ("ipsubnet", Str),
@@ -226,7 +227,7 @@ fn field_spec(
             "FILESIZE" => ("filesize", Int),
             "PUBLISHER" => ("publisher", Str),
             "COMMENTS" => ("comments", Str),
-            "INSTALLDATE" => ("install_date", DateOrTime),
+            "INSTALLDATE" | "INSTALL_DATE" => ("install_date", DateOrTime),
             "SYSTEM_CATEGORY" => ("system_category", Str),
             _ => return None,
         },
@@ -246,7 +247,7 @@ fn field_spec(
         (Section::LocalGroups, k) => match k {
             "ID" => ("id", Str),
             "NAME" => ("name", Str),
-            "MEMBER" => ("members", StrList),
+            "MEMBER" | "MEMBERS" => ("members", StrList),
             _ => return None,
         },
         (Section::Batteries, k) => match k {
@@ -269,6 +270,47 @@ fn field_spec(
             "TTY" => ("tty", Str),
             "STARTED" => ("started", DateTime),
             "CMD" => ("cmd", Str),
+            _ => return None,
+        },
+        (Section::NetworkDevice, k) => match k {
+            "TYPE" => ("type", Str),
+            "NAME" => ("name", Str),
+            "DESCRIPTION" => ("description", Str),
+            "FIRMWARE" => ("firmware", Str),
+            "MODEL" => ("model", Str),
+            "MANUFACTURER" => ("manufacturer", Str),
+            "SERIAL" => ("serial", Str),
+            "MAC" => ("mac", Str),
+            "IPS" => ("ips", StrList),
+            "MEMORY" => ("memory", Int),
+            "RAM" => ("ram", Int),
+            "UPTIME" => ("uptime", Str),
+            "LOCATION" => ("location", Str),
+            "CONTACT" => ("contact", Str),
+            "ASSETTAG" => ("assettag", Str),
+            _ => return None,
+        },
+        (Section::NetworkPorts, k) => match k {
+            "IFNUMBER" => ("ifnumber", Int),
+            "IFNAME" => ("ifname", Str),
+            "IFDESCR" => ("ifdescr", Str),
+            "IFALIAS" => ("ifalias", Str),
+            "IFTYPE" => ("iftype", Int),
+            "IFMTU" => ("ifmtu", Int),
+            "IFSPEED" => ("ifspeed", Int),
+            "IFSTATUS" => ("ifstatus", Int),
+            "IFINTERNALSTATUS" => ("ifinternalstatus", Int),
+            "MAC" => ("mac", Str),
+            "IPS" => ("ips", StrList),
+            _ => return None,
+        },
+        (Section::Firmwares, k) => match k {
+            "NAME" => ("name", Str),
+            "DESCRIPTION" => ("description", Str),
+            "TYPE" => ("type", Str),
+            "VERSION" => ("version", Str),
+            "DATE" => ("date", Date),
+            "MANUFACTURER" => ("manufacturer", Str),
             _ => return None,
         },
         (Section::AccountInfo, _) => return None,
@@ -337,10 +379,23 @@ pub struct JsonWriter<W: Write> {
 }
 
 impl<W: Write> JsonWriter<W> {
-    pub fn new(mut out: W, deviceid: &str, tag: Option<&str>) -> io::Result<Self> {
+    /// Starts the document: `itemtype` is GLPI's asset type (`Computer`, `NetworkEquipment`),
+    /// `partial` says that only some categories follow.
+    pub fn new(
+        mut out: W,
+        deviceid: &str,
+        tag: Option<&str>,
+        itemtype: &str,
+        partial: bool,
+    ) -> io::Result<Self> {
         out.write_all(b"{\"action\":\"inventory\",\"deviceid\":")?;
         write_json_string(&mut out, deviceid)?;
-        out.write_all(b",\"itemtype\":\"Computer\",")?;
+        out.write_all(b",\"itemtype\":")?;
+        write_json_string(&mut out, itemtype)?;
+        out.write_all(b",")?;
+        if partial {
+            out.write_all(b"\"partial\":true,")?;
+        }
         if let Some(tag) = tag {
             out.write_all(b"\"tag\":")?;
             write_json_string(&mut out, tag)?;
@@ -487,7 +542,7 @@ impl<W: Write> Sink for JsonWriter<W> {
         self.push(b"{")
     }
 
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()> {
         let Some((name, kind)) = field_spec(self.section, self.nested, key) else {
             return Ok(());
         };
@@ -579,7 +634,9 @@ mod tests {
 
     #[test]
     fn sections_become_arrays_and_fields_are_typed() {
-        let mut w = JsonWriter::new(Vec::new(), "host-2024-01-01-00-00-00", Some("lab")).unwrap();
+        let mut w =
+            JsonWriter::new(Vec::new(), "host-2024-01-01-00-00-00", Some("lab"), "Computer", false)
+                .unwrap();
         w.begin(Section::Networks).unwrap();
         w.text("DESCRIPTION", "eth0").unwrap();
         w.text("MTU", "1500").unwrap();

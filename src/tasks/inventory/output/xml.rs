@@ -57,7 +57,7 @@ impl<W: Write> Sink for XmlWriter<W> {
         self.open_tag(section.xml_name())
     }
 
-    fn field(&mut self, key: &'static str, value: Value<'_>) -> io::Result<()> {
+    fn field(&mut self, key: &str, value: Value<'_>) -> io::Result<()> {
         // Plain writes rather than format strings: this runs once per field of every package.
         self.indent()?;
         self.out.write_all(b"<")?;
