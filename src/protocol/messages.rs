@@ -171,9 +171,10 @@ pub struct Pending {
     pub expiration_secs: Option<u64>,
 }
 
-/// Seconds of an `expiration` (hours, or `N[smhd]`), saturating.
+/// Seconds of an `expiration` (hours, or `N[smhd]`), saturating: a pending reply's wait, which
+/// its reader bounds itself.
 pub fn expiration_secs(v: &Json) -> Option<u64> {
-    expiration_hours(v).map(|h| (h * 3600.0).round().min(u64::MAX as f64) as u64)
+    raw_expiration_hours(v).map(|h| (h * 3600.0).round().min(u64::MAX as f64) as u64)
 }
 
 pub fn parse_inventory_reply(body: &[u8]) -> Result<InventoryReply, ReplyError> {
@@ -274,8 +275,8 @@ pub struct Contact {
     pub disabled: Vec<String>,
 }
 
-/// `expiration`: a number of hours, or `N[smhd]`.
-fn expiration_hours(v: &Json) -> Option<f64> {
+/// `expiration`: a number of hours, or `N[smhd]`; positive.
+fn raw_expiration_hours(v: &Json) -> Option<f64> {
     match v {
         Json::Num(n) => Some(*n),
         Json::Str(s) => {
@@ -296,7 +297,12 @@ fn expiration_hours(v: &Json) -> Option<f64> {
         _ => None,
     }
     .filter(|h| *h > 0.0)
-    .map(|h| {
+}
+
+/// CONTACT's `expiration`, the period until the next contact: within the schedule's floor and
+/// ceiling.
+fn expiration_hours(v: &Json) -> Option<f64> {
+    raw_expiration_hours(v).map(|h| {
         // Within the schedule's floor and ceiling, in hours.
         let min = schedule::MIN_PERIOD as f64 / 3600.0;
         let max = schedule::MAX_PERIOD as f64 / 3600.0;

@@ -160,9 +160,10 @@ def no_compression(args, work):
     p = run(args.binary, s.url, os.path.join(work, "var-plain"), "--force", "-C")
     reqs = s.requests()
     check("exit code 0", p.returncode == 0, p.stderr[-500:])
-    check("every body plain, typed application/json",
-          reqs and all(r["codec"] != "zlib" and r["content_type"] == "application/json" for r in reqs),
-          str([(r["codec"], r["content_type"]) for r in reqs]))
+    check("every body plain: the PROLOG as application/xml, then application/json",
+          kinds(reqs) == ["prolog", "contact", "inventory"] and all(r["codec"] == "none" for r in reqs)
+          and [r["content_type"] for r in reqs] == ["application/xml", "application/json", "application/json"],
+          str([(r["kind"], r["codec"], r["content_type"]) for r in reqs]))
     check("the plain inventory validated", reqs and reqs[-1].get("status") == 200 and not reqs[-1].get("validation_error"),
           str([(r.get("status"), r.get("validation_error")) for r in reqs])[:300])
 
@@ -309,8 +310,13 @@ def proc_cmdlines():
     return out
 
 
-def watch_cmdlines(until, pattern="task inventory"):
-    """Scans every process's command line until `until()`: (seen a process matching pattern,
+def is_task(cmd):
+    """A task process of the agent: `uagent task`, its arguments on its standard input."""
+    return cmd.split()[1:] == ["task"]
+
+
+def watch_cmdlines(until, pattern=is_task):
+    """Scans every process's command line until `until()`: (seen a process `pattern` accepts,
     command lines that held the secret)."""
     seen, leaked = False, []
     while not until():
@@ -320,7 +326,7 @@ def watch_cmdlines(until, pattern="task inventory"):
                 continue
             if SECRET in cmd:
                 leaked.append(cmd)
-            if pattern in cmd and "uagent" in cmd:
+            if pattern(cmd):
                 seen = True
         time.sleep(0.05)
     return seen, leaked
@@ -407,7 +413,7 @@ def now_events(args, work):
     vardir = os.path.join(work, "var-now")
     port = free_port()
     env = dict(os.environ, UAGENT_TASK_DELAY="1")
-    d = subprocess.Popen([args.full_binary, "--daemon", "--server", s.url, "--vardir", vardir, "--conf-file", conf,
+    d = subprocess.Popen([args.full_binary, "--daemon", "--no-fork", "--server", s.url, "--vardir", vardir, "--conf-file", conf,
                           "--delaytime", "86400", "--httpd-ip", "127.0.0.1", "--httpd-port", str(port), *STEADY],
                          env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -420,7 +426,7 @@ def now_events(args, work):
         code, _, _ = http_now(port, "/now?partial=yes&category=software&target=server0")
         equal("an event from the server's host: 200", 200, code)
         seen, leaked = watch_cmdlines(lambda: any(r["kind"] == "inventory" for r in s.requests()) or d.poll() is not None,
-                                      pattern="task inventory")
+                                      pattern=is_task)
         reqs = s.requests()
         invs = inventories(reqs)
         doc = invs[-1] if invs else {}
