@@ -252,6 +252,7 @@ mod tests {
         Group::StateDirs,
         Group::Daemon,
         Group::Httpd,
+        Group::Deploy,
         Group::Log,
     ];
 

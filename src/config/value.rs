@@ -120,3 +120,17 @@ impl Value for Vec<String> {
         self.join(",")
     }
 }
+
+/// A yes/no setting given with its value (`--deploy-exec no`, `deploy-exec = no`), for the
+/// switches whose default is yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YesNo(pub bool);
+
+impl Value for YesNo {
+    fn parse(text: &str) -> Result<YesNo, String> {
+        bool::parse(text).map(YesNo)
+    }
+    fn show(&self) -> String {
+        if self.0 { "yes" } else { "no" }.into()
+    }
+}
