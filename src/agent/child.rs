@@ -85,18 +85,20 @@ async fn within<T>(
 
 /// Runs `uagent task <name> <args…>` with a time limit and returns what it wrote on its
 /// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
-/// lines are relayed.
+/// lines are relayed. `input` is written on its standard input (a job that must not be on its
+/// command line, where every user can read it); without, the task reads /dev/null.
 pub async fn run(
     task: &tasks::Command,
     limit: Duration,
     inherit_stdout: bool,
+    input: Option<&[u8]>,
 ) -> Result<Vec<u8>, TaskError> {
     let name = task.name();
     let mut args = vec!["task".to_string()];
     args.extend(task.to_argv());
     let mut child = spawn(
         &args,
-        false,
+        input.is_some(),
         if inherit_stdout {
             Stdio::inherit()
         } else {
@@ -104,8 +106,15 @@ pub async fn run(
         },
     )?;
     log::debug!("started task {name} (pid {})", child.id());
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
+    let feed = async {
+        if let (Some(mut pipe), Some(data)) = (stdin, input) {
+            // A task that dies before reading says so by its exit code, not by this write.
+            let _ = pipe.write_all(data).await;
+        }
+    };
     let read_out = async {
         let mut out = Vec::new();
         if let Some(s) = stdout {
@@ -121,7 +130,11 @@ pub async fn run(
         Ok(out)
     };
     let (out, status) = within(limit, async {
-        let (out, ()) = future::zip(read_out, lines(stderr, &crate::core::logger::relay)).await;
+        let ((out, ()), ()) = future::zip(
+            future::zip(read_out, lines(stderr, &crate::core::logger::relay)),
+            feed,
+        )
+        .await;
         Ok((
             out,
             child

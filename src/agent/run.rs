@@ -122,11 +122,22 @@ impl Agent {
 
     /// Runs a task process with the agent's time limit, saying so in the status.
     async fn task(&self, cmd: &Command, inherit_stdout: bool) -> Result<Vec<u8>, TaskError> {
+        self.task_with_input(cmd, inherit_stdout, None).await
+    }
+
+    /// [`Agent::task`] with `input` on the task's standard input.
+    async fn task_with_input(
+        &self,
+        cmd: &Command,
+        inherit_stdout: bool,
+        input: Option<&[u8]>,
+    ) -> Result<Vec<u8>, TaskError> {
         self.set_status(&format!("running task {}", cmd.name()));
         let result = child::run(
             cmd,
             Duration::from_secs(self.settings.tasks.task_timeout),
             inherit_stdout,
+            input,
         )
         .await;
         self.set_status("waiting");
@@ -137,6 +148,98 @@ impl Agent {
         let s = &self.settings.tasks;
         (s.tasks.is_empty() || s.tasks.iter().any(|t| t == name))
             && !s.no_task.iter().any(|t| t == name)
+    }
+
+    /// Why deployment of `family` (`ocs`, `glpi`) ordered by the server target `url` does not
+    /// run here, or `None` when it may: it must be built, wanted (`--tasks`, `--no-task`),
+    /// named by `deploy`, and the target must be among `deploy-servers` when that is given.
+    fn deploy_refusal(&self, family: &str, url: &str) -> Option<String> {
+        let info = tasks::find("deploy")?;
+        if !info.built {
+            return Some(tasks::not_built(info));
+        }
+        if !self.wants_task("deploy") {
+            return Some("the deploy task is left out by --tasks or --no-task".into());
+        }
+        let d = &self.settings.deploy;
+        if !d.deploy.iter().any(|f| f.eq_ignore_ascii_case(family)) {
+            return Some(format!(
+                "deployment is off here (`deploy = {family}` in the configuration turns it on)"
+            ));
+        }
+        let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
+        if !d.deploy_servers.is_empty() && !d.deploy_servers.iter().any(|s| norm(s) == norm(url)) {
+            return Some("this server is not among deploy-servers".into());
+        }
+        None
+    }
+
+    /// Runs the deploy task for target `i`, its job (settings, server, the option's
+    /// parameters) on the task's standard input.
+    #[cfg(feature = "deploy")]
+    async fn deploy(
+        &self,
+        i: usize,
+        family: tasks::deploy::job::Family,
+        params: Vec<Vec<(String, String)>>,
+        outcome: &mut Outcome,
+    ) {
+        let t = &self.targets[i];
+        let job = tasks::deploy::job::Job {
+            family,
+            server: t.name().to_string(),
+            deviceid: self.deviceid.clone(),
+            max_delay: t.state.max_delay,
+            params,
+            settings: self.settings.clone(),
+        };
+        let cmd = Command::Deploy(tasks::deploy::Args {
+            job: Some("-".into()),
+            debug: self.settings.log.debug > 0,
+        });
+        let text = job.to_text();
+        if let Err(e) = self
+            .task_with_input(&cmd, false, Some(text.as_bytes()))
+            .await
+        {
+            log::error!("{}: the deploy task {e}", t.name());
+            outcome.task_failed = true;
+        }
+    }
+
+    /// GLPI deploy jobs for target `i`: after a CONTACT whose answer serves `deploy` from
+    /// glpiinventory (as the GLPI agent follows it), or with the XML protocol (FusionInventory's
+    /// and glpiinventory's plugin URLs) when the glpi family is on.
+    async fn glpi_deploy(
+        &self,
+        i: usize,
+        contact: Option<&crate::protocol::messages::Contact>,
+        outcome: &mut Outcome,
+    ) {
+        let name = self.targets[i].name().to_string();
+        let offered = match contact {
+            Some(c) => {
+                c.tasks
+                    .iter()
+                    .any(|(t, s)| t == "deploy" && s == "glpiinventory")
+                    && !c.disabled.iter().any(|t| t.eq_ignore_ascii_case("deploy"))
+            }
+            None => true,
+        };
+        if !offered {
+            return;
+        }
+        if let Some(why) = self.deploy_refusal("glpi", &name) {
+            if contact.is_some() {
+                log::info!("{name}: the server serves deploy jobs; {why}");
+            }
+            return;
+        }
+        #[cfg(feature = "deploy")]
+        self.deploy(i, tasks::deploy::job::Family::Glpi, Vec::new(), outcome)
+            .await;
+        #[cfg(not(feature = "deploy"))]
+        let _ = outcome;
     }
 
     /// Runs every target (or, with `only_due`, those whose time has come).
@@ -244,14 +347,20 @@ impl Agent {
 
         // 1. What does the server want?
         let mut answer = match kind {
-            ServerKind::Glpi => self.contact(&server).await.map(PrologAnswer::Glpi),
+            ServerKind::Glpi => self
+                .contact(&server, url_text)
+                .await
+                .map(PrologAnswer::Glpi),
             _ => server.prolog(kind == ServerKind::Unknown).await,
         };
         if let Ok(PrologAnswer::Glpi(_)) = &answer {
             if kind != ServerKind::Glpi {
                 log::info!("{url_text}: a GLPI server (native protocol)");
                 self.targets[i].state.server = ServerKind::Glpi;
-                answer = self.contact(&server).await.map(PrologAnswer::Glpi);
+                answer = self
+                    .contact(&server, url_text)
+                    .await
+                    .map(PrologAnswer::Glpi);
             }
         } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
             self.targets[i].state.server = ServerKind::Xml;
@@ -349,8 +458,12 @@ impl Agent {
         } else if !send_inventory {
             log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
         }
-        if let PrologAnswer::Xml(p) = &answer {
-            self.prolog_tasks(i, p, outcome).await;
+        match &answer {
+            PrologAnswer::Xml(p) => {
+                self.prolog_tasks(i, p, outcome).await;
+                self.glpi_deploy(i, None, outcome).await;
+            }
+            PrologAnswer::Glpi(c) => self.glpi_deploy(i, Some(c), outcome).await,
         }
         self.schedule_next(i, period_hours);
     }
@@ -358,12 +471,15 @@ impl Agent {
     async fn contact(
         &self,
         server: &Server<'_>,
+        url: &str,
     ) -> Result<crate::protocol::messages::Contact, CommError> {
         let installed: Vec<&str> = tasks::built().map(|t| t.name).collect();
+        // Deployment is announced only when it would run for this server.
         let enabled: Vec<&str> = installed
             .iter()
             .copied()
             .filter(|t| self.wants_task(t))
+            .filter(|t| *t != "deploy" || self.deploy_refusal("glpi", url).is_none())
             .collect();
         let s = &self.settings;
         let port = (s.daemon.daemon && !s.httpd.no_httpd).then_some(s.httpd.httpd_port);
@@ -380,6 +496,10 @@ impl Agent {
             let Some(option) = info.prolog_option.and_then(|o| prolog.option(o)) else {
                 continue;
             };
+            if info.name == "deploy" {
+                self.ocs_deploy(i, option, outcome).await;
+                continue;
+            }
             if !info.built {
                 log::info!(
                     "{name}: the server asks for {}; {}",
@@ -410,6 +530,42 @@ impl Agent {
         }
     }
 
+    /// OCS packages offered by a PROLOG's DOWNLOAD option: the deploy task, or one line saying
+    /// why not. The CONF every agent gets, with no package, says nothing.
+    async fn ocs_deploy(
+        &self,
+        i: usize,
+        option: &crate::protocol::messages::OptionBlock,
+        outcome: &mut Outcome,
+    ) {
+        let name = self.targets[i].name();
+        let packs = option
+            .params
+            .iter()
+            .filter(|p| {
+                p.attr("TYPE")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("PACK"))
+            })
+            .count();
+        if packs == 0 {
+            return;
+        }
+        if let Some(why) = self.deploy_refusal("ocs", name) {
+            log::info!(
+                "{name}: the server offers {packs} package(s) (DOWNLOAD); {why}: none is touched"
+            );
+            return;
+        }
+        #[cfg(feature = "deploy")]
+        {
+            let params = option.params.iter().map(|p| p.attrs.clone()).collect();
+            self.deploy(i, tasks::deploy::job::Family::Ocs, params, outcome)
+                .await;
+        }
+        #[cfg(not(feature = "deploy"))]
+        let _ = outcome;
+    }
+
     /// Runs the inventory task for a server target: its zlib-compressed output.
     async fn make_inventory(&self, i: usize, json: bool, outcome: &mut Outcome) -> Option<Vec<u8>> {
         let t = &self.targets[i];
@@ -417,6 +573,12 @@ impl Agent {
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
         args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());
+        if !json {
+            let history = t.deploy_history_file();
+            if history.exists() {
+                args.download_history = Some(history.to_string_lossy().into_owned());
+            }
+        }
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
         }

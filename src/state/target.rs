@@ -236,6 +236,11 @@ impl Target {
         }
     }
 
+    /// The OCS packages deployed for this target (`DOWNLOAD/HISTORY` in its inventories).
+    pub fn deploy_history_file(&self) -> PathBuf {
+        super::deploy::DeployDirs::new(&self.dir, Path::new(""), Path::new("")).history()
+    }
+
     /// Drops digests a task left when the inventory did not get through.
     pub fn discard_digests(&self) {
         let _ = fs::remove_file(self.new_digests_file());

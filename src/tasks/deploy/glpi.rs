@@ -280,7 +280,7 @@ fn evaluate(c: &Check) -> (bool, String) {
             // As `df -Pk` read by the reference agents: KiB / 1000.
             let free = nix::sys::statvfs::statvfs(p)
                 .ok()
-                .map(|s| (s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64) / 1024 / 1000);
+                .map(|s| super::available(&s) / 1024 / 1000);
             match free {
                 None => (false, format!("{path} free space not found")),
                 Some(f) if f > v => (true, format!("{path} free space is greater: {f} > {v}")),
@@ -741,9 +741,9 @@ async fn run_files_and_actions(ctx: &Ctx, r: &mut Reporter<'_>, job: &JobSpec, f
             r.set(file("ok"), &format!("{} already downloaded", f.name)).await;
             continue;
         }
-        r.set(file(""), &format!("fetching {}", f.name)).await;
         let mut retries = FILE_RETRIES;
         loop {
+            r.set(file(""), &format!("fetching {}", f.name)).await;
             if download(ctx, f, peers).await && parts_present(ctx, f) {
                 r.set(file("ok"), &format!("{} downloaded", f.name)).await;
                 break;

@@ -181,11 +181,18 @@ impl Policy {
     /// Like [`Policy::writable`], for removing: an allowed folder itself is kept.
     pub fn removable(&self, path: &str) -> Result<PathBuf, String> {
         let real = self.writable(path)?;
-        if self.paths.iter().any(|a| *a == real) {
+        if self.paths.contains(&real) {
             return Err(format!("{path}: a folder of deploy-paths itself is never removed"));
         }
         Ok(real)
     }
+}
+
+/// Bytes available to unprivileged users in a statvfs answer.
+// fsblkcnt_t and the block size are 32 bits on some targets: the casts are not always no-ops.
+#[allow(clippy::unnecessary_cast)]
+pub fn available(s: &nix::sys::statvfs::Statvfs) -> u64 {
+    (s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64)
 }
 
 /// Free bytes for the agent's user on the filesystem of `path` (or of its nearest existing
@@ -194,7 +201,7 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     let mut p = path.to_path_buf();
     loop {
         if let Ok(s) = nix::sys::statvfs::statvfs(&p) {
-            return Some((s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64));
+            return Some(available(&s));
         }
         if !p.pop() {
             return None;

@@ -125,7 +125,7 @@ pub fn parse_option(params: &[Params]) -> (Conf, Vec<Pack>) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
     Success,
-    ExitCode(i32),
+    Exit(i32),
     AlreadySetup,
     DownloadInfo,
     DownloadPack,
@@ -143,7 +143,7 @@ impl Code {
     pub fn text(&self) -> String {
         match self {
             Code::Success => "SUCCESS".into(),
-            Code::ExitCode(n) => format!("EXIT_CODE_{n}"),
+            Code::Exit(n) => format!("EXIT_CODE_{n}"),
             Code::AlreadySetup => "SUCCESS_ALREADY_SETUP".into(),
             Code::DownloadInfo => "ERR_DOWNLOAD_INFO".into(),
             Code::DownloadPack => "ERR_DOWNLOAD_PACK".into(),
@@ -628,7 +628,7 @@ impl Run<'_> {
             }
             Ending::Exited(n) => {
                 log::error!("package {id}: `{command}` exited {n} after {took:.1} s; last output: {}", ran.lines.join(" | "));
-                Code::ExitCode(n)
+                Code::Exit(n)
             }
             Ending::TimedOut => {
                 log::error!("package {id}: `{command}` still ran after its time limit of {} s: killed with its process group", limit.as_secs());
@@ -807,7 +807,7 @@ mod tests {
         assert_eq!((conf.frag_latency.as_secs(), conf.cycle_latency.as_secs(), conf.period_length), (10, 10, 10));
         assert_eq!(conf.other, p(&[("X_NEW", "1")]));
         assert!(packs[0].force);
-        assert_eq!(Code::ExitCode(3).text(), "EXIT_CODE_3");
+        assert_eq!(Code::Exit(3).text(), "EXIT_CODE_3");
         assert_eq!(Code::AlreadySetup.text(), "SUCCESS_ALREADY_SETUP");
     }
 }

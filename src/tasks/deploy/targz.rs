@@ -674,14 +674,10 @@ impl<'a> Untar<'a> {
                         // Continue from where that link leads, resolved lexically (its own
                         // links were checked by the recursive call).
                         for n in next.components() {
-                            match n {
-                                Component::ParentDir => {
-                                    if at.pop().is_none() {
-                                        return false;
-                                    }
-                                }
-                                Component::Normal(q) => at.push(q.to_os_string()),
-                                _ => {}
+                            if let Component::Normal(q) = n {
+                                at.push(q.to_os_string());
+                            } else if n == Component::ParentDir && at.pop().is_none() {
+                                return false;
                             }
                         }
                     }

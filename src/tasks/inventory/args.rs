@@ -49,6 +49,9 @@ pub struct Args {
     /// where to leave the digests of this inventory, when they differ from --digests
     #[argh(option, hidden_help)]
     pub digests_out: Option<String>,
+    /// file of the OCS packages deployed here, sent as DOWNLOAD/HISTORY
+    #[argh(option, hidden_help)]
+    pub download_history: Option<String>,
     /// zlib-compress what goes to stdout
     #[argh(switch, hidden_help)]
     pub compress: bool,
@@ -80,6 +83,7 @@ impl Args {
         each("accountinfo", &self.accountinfo);
         each("digests", self.digests.as_slice());
         each("digests-out", self.digests_out.as_slice());
+        each("download-history", self.download_history.as_slice());
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
@@ -116,6 +120,7 @@ mod tests {
             accountinfo: vec!["TAG=a=b".into(), "X=".into()],
             digests: Some("/s/digests".into()),
             digests_out: Some("/s/digests.new".into()),
+            download_history: Some("/s/deploy/history".into()),
             compress: true,
         };
         for a in [Args::default(), full] {

@@ -105,6 +105,11 @@ pub fn main(a: &Args) -> i32 {
         skip,
         digests: a.digests_out.is_some(),
         previous,
+        download_history: a
+            .download_history
+            .as_deref()
+            .map(|p| state::deploy::read_history(Path::new(p)))
+            .unwrap_or_default(),
     };
     let (result, place) = match &a.output {
         None => (to_stdout(&opts, format, a.compress), "standard output".to_string()),

@@ -22,6 +22,7 @@ pub fn run(
         skip,
         previous: None,
         digests: false,
+        download_history: Vec::new(),
     };
     let mut ctx = Context {
         opts: &opts,
