@@ -169,8 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         query = (m.group(1) or m.group(2)) if m else ""
         entry["query"] = query
         if query == "DOWNLOAD":
-            entry["id"] = re.search(r'ID="([^"]*)"', text).group(1)
-            entry["err"] = re.search(r'ERR="([^"]*)"', text).group(1)
+            entry["id"] = re.search(r'\sID="([^"]*)"', text).group(1)
+            entry["err"] = re.search(r'\sERR="([^"]*)"', text).group(1)
             self.record(entry)
             return self.reply(200, b"", "text/plain")
         self.record(entry)
@@ -189,6 +189,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(200, zlib.compress(xml.encode()), "application/x-compressed")
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-body (the agent refusing an oversized fragment) is expected.
+        pass
+
+
 def serve(server):
     server.serve_forever(poll_interval=0.2)
 
@@ -201,10 +207,10 @@ def main():
     args = ap.parse_args()
     lock = threading.Lock()
     servers = []
-    plain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    plain = Server(("127.0.0.1", 0), Handler)
     servers.append(("HTTP", plain))
     if args.cert:
-        tls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        tls = Server(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
         tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
