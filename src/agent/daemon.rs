@@ -249,11 +249,13 @@ async fn serve(
 /// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
 async fn run_pass_process(agent: &Agent, due: &[usize]) {
     let s = &agent.settings;
-    // Each task has its own limit; this one only catches a pass that hangs around them.
+    // Each task has its own limit; this one only catches a pass that hangs around them (the
+    // inventory, another task, and a deploy task per family enabled).
+    let tasks = 2 + s.deploy.deploy.len().min(2) as u64;
     let limit = Duration::from_secs(
         s.tasks
             .task_timeout
-            .saturating_mul(2)
+            .saturating_mul(tasks)
             .saturating_add(s.connection.timeout.saturating_mul(4))
             .saturating_add(60),
     );

@@ -168,7 +168,10 @@ impl Agent {
             ));
         }
         let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
-        if !d.deploy_servers.is_empty() && !d.deploy_servers.iter().any(|s| norm(s) == norm(url)) {
+        let host = server_url(url).map(|u| u.host).unwrap_or_default();
+        // An entry is the target as given to --server, or (without a scheme) its host.
+        let allowed = |s: &String| norm(s) == norm(url) || (!s.contains("://") && norm(s) == host);
+        if !d.deploy_servers.is_empty() && !d.deploy_servers.iter().any(allowed) {
             return Some("this server is not among deploy-servers".into());
         }
         None
@@ -531,7 +534,8 @@ impl Agent {
     }
 
     /// OCS packages offered by a PROLOG's DOWNLOAD option: the deploy task, or one line saying
-    /// why not. The CONF every agent gets, with no package, says nothing.
+    /// why not. The CONF every agent gets, with no package, says nothing (unless results of an
+    /// earlier run are still to be sent).
     async fn ocs_deploy(
         &self,
         i: usize,
@@ -547,7 +551,7 @@ impl Agent {
                     .is_some_and(|t| t.eq_ignore_ascii_case("PACK"))
             })
             .count();
-        if packs == 0 {
+        if packs == 0 && !self.targets[i].deploy_results_file().exists() {
             return;
         }
         if let Some(why) = self.deploy_refusal("ocs", name) {
@@ -640,4 +644,53 @@ impl Agent {
 /// The host name as the runs see it (for logs).
 pub fn hostname() -> String {
     os::hostname(&Root::live())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(settings: &[(&str, &str)]) -> Agent {
+        let dir = std::env::temp_dir().join(format!("uagent-run-{}", std::process::id()));
+        let mut s = Settings::default();
+        s.state.vardir = dir;
+        s.set("server", "http://ocs.example.org/ocsinventory")
+            .unwrap();
+        for (k, v) in settings {
+            s.set(k, v).unwrap();
+        }
+        Agent::new(s).unwrap()
+    }
+
+    #[test]
+    fn deployment_is_off_until_a_family_is_named_and_no_task_wins() {
+        let url = "http://ocs.example.org/ocsinventory";
+        let why = agent(&[]).deploy_refusal("ocs", url).unwrap();
+        if cfg!(feature = "deploy") {
+            assert!(why.contains("`deploy = ocs`"), "{why}");
+            assert_eq!(agent(&[("deploy", "ocs")]).deploy_refusal("ocs", url), None);
+            assert!(agent(&[("deploy", "ocs")])
+                .deploy_refusal("glpi", url)
+                .is_some());
+            let no_task = agent(&[("deploy", "ocs,glpi"), ("no-task", "deploy")]);
+            assert!(no_task
+                .deploy_refusal("ocs", url)
+                .unwrap()
+                .contains("--no-task"));
+            let only = agent(&[
+                ("deploy", "ocs"),
+                ("deploy-servers", "http://other/ocsinventory"),
+            ]);
+            assert!(only
+                .deploy_refusal("ocs", url)
+                .unwrap()
+                .contains("deploy-servers"));
+            for entry in ["ocs.example.org", "HTTP://ocs.example.org/ocsinventory/"] {
+                let ok = agent(&[("deploy", "ocs"), ("deploy-servers", entry)]);
+                assert_eq!(ok.deploy_refusal("ocs", url), None, "{entry}");
+            }
+        } else {
+            assert!(why.contains("deploy feature"), "{why}");
+        }
+    }
 }

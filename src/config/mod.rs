@@ -198,7 +198,7 @@ settings! {
         deploy: Vec<String> = Vec::new(), "deploy", None, "LIST",
             "deployment families allowed to run, comma-separated: ocs, glpi (default: none, deployment off)";
         deploy_servers: Vec<String> = Vec::new(), "deploy-servers", None, "LIST",
-            "server targets that may order deployments, as given to --server (default: every server target)";
+            "server targets that may order deployments, as given to --server or by host (default: every server target)";
         deploy_sources: Vec<String> = Vec::new(), "deploy-sources", None, "LIST",
             "hosts (host or host:port) allowed for info files, fragments and mirrors (default: the ordering server's host)";
         deploy_paths: Vec<String> = Vec::new(), "deploy-paths", None, "LIST",

@@ -241,6 +241,11 @@ impl Target {
         super::deploy::DeployDirs::new(&self.dir, Path::new(""), Path::new("")).history()
     }
 
+    /// Results of OCS packages the server could not be told yet.
+    pub fn deploy_results_file(&self) -> PathBuf {
+        super::deploy::DeployDirs::new(&self.dir, Path::new(""), Path::new("")).results()
+    }
+
     /// Drops digests a task left when the inventory did not get through.
     pub fn discard_digests(&self) {
         let _ = fs::remove_file(self.new_digests_file());

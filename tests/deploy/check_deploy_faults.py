@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from lib import Checks  # noqa: E402
@@ -52,7 +53,7 @@ def main():
     small = os.path.join(work, "small")
     mounted = False
     reqlog = os.path.join(srv, "requests.jsonl")
-    reqs = lambda: [json.loads(l) for l in open(reqlog)] if os.path.exists(reqlog) else []
+    reqs = lambda: [json.loads(l) for l in open(reqlog) if l.strip()] if os.path.exists(reqlog) else []
     try:
         files = {}
 
@@ -101,6 +102,29 @@ def main():
         checks.true("nothing of the others ran", not os.path.exists(os.path.join(work, "101")) and not os.path.exists(os.path.join(work, "102")))
         checks.equal("nothing left behind in the state directory", [], leftovers(var))
         checks.true("the inventory of the same run was sent", any(q.get("query") == "INVENTORY" for q in reqs()))
+
+        print("== past TIMEOUT days, commands refused by deploy-exec = no, a result the server refuses")
+        files.clear()
+        packs = [package(104, ok_script("104")), package(105, ok_script("105"))]
+        target = os.path.join(var, "targets", f"http___127.0.0.1_{http}_ocsinventory", "deploy", "ocs", "104")
+        os.makedirs(target, exist_ok=True)
+        with open(os.path.join(target, "since"), "w") as f:
+            f.write(f"{int(time.time()) - 40 * 86400}\n")
+        json.dump({"ocs": {"conf": conf, "packs": packs, "result_status": 500}, "files": files}, open(os.path.join(srv, "scenario.json"), "w"))
+        open(reqlog, "w").close()
+        p = subprocess.run(agent + ["--vardir", var, "--deploy-exec", "no"], capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        checks.equal("exit code", 0, p.returncode)
+        r = results()
+        checks.equal("first seen 40 days ago, TIMEOUT 30: ERR_TIMEOUT", "ERR_TIMEOUT", r.get("104"))
+        checks.equal("an EXECUTE under deploy-exec = no: ERR_BAD_PARAM", "ERR_BAD_PARAM", r.get("105"))
+        checks.true("…and nothing ran", not os.path.exists(os.path.join(work, "105")))
+        checks.true("the server answered 500: the log says the results are kept", "kept for the next run" in p.stderr)
+        json.dump({"ocs": {"conf": conf, "packs": []}, "files": files}, open(os.path.join(srv, "scenario.json"), "w"))
+        open(reqlog, "w").close()
+        p = subprocess.run(agent + ["--vardir", var], capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        checks.equal("the next run sends the kept results", {"104": "ERR_TIMEOUT", "105": "ERR_BAD_PARAM"}, results())
+        kept = os.path.join(var, "targets", f"http___127.0.0.1_{http}_ocsinventory", "deploy", "results")
+        checks.true("…and keeps nothing more", not os.path.exists(kept) and leftovers(var) == [])
 
         print("== a disk that fills up during the download (a 4 MiB tmpfs as the state directory)")
         os.makedirs(small)

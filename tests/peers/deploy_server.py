@@ -7,9 +7,9 @@ for GLPI (which cannot be installed here): standard library only.
 It prints `HTTP=<port>` and `HTTPS=<port>` once listening. DIR/scenario.json (re-read at every
 request) says what to answer:
 
-  "ocs": {"conf": {...CONF attributes}, "packs": [{...PACK attributes}]}
+  "ocs": {"conf": {...CONF attributes}, "packs": [{...PACK attributes}], "result_status": 200}
         POST QUERY=PROLOG gets a REPLY with that DOWNLOAD option and RESPONSE SEND; INVENTORY is
-        accepted; QUERY=DOWNLOAD results are recorded.
+        accepted; QUERY=DOWNLOAD results are recorded and answered with result_status.
   "glpi": {"contact_tasks": {...}, "jobs": <getJobs answer, object or raw text>}
         POST CONTACT (JSON) gets status ok with those tasks; GET ?action=getConfig gives the
         schedule (remote = this server's /b/deploy/); getJobs gives "jobs"; getFilePart serves
@@ -172,7 +172,8 @@ class Handler(BaseHTTPRequestHandler):
             entry["id"] = re.search(r'\sID="([^"]*)"', text).group(1)
             entry["err"] = re.search(r'\sERR="([^"]*)"', text).group(1)
             self.record(entry)
-            return self.reply(200, b"", "text/plain")
+            status = int(sc.get("ocs", {}).get("result_status", 200))
+            return self.reply(status, b"" if status == 200 else b"server error\n", "text/plain")
         self.record(entry)
         if query == "PROLOG" and "glpi" in sc and self.headers.get("GLPI-Agent-ID"):
             # GLPI answers a PROLOG that carries GLPI-Agent-ID in JSON: the agent then speaks CONTACT.

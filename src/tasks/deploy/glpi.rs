@@ -308,7 +308,9 @@ fn retention(ctx: &Ctx, f: &FileSpec) -> Duration {
     }
 }
 
-/// Removes the parts whose time is past (their expiry is their modification time).
+/// Removes the parts whose time is past (their expiry is their modification time) and the
+/// partial ones a killed run left; only names that are parts are touched (`shared/` may hold
+/// other files the daemon serves).
 fn clean_expired(ctx: &Ctx) {
     let now = SystemTime::now();
     for root in ctx.dirs.part_roots() {
@@ -320,7 +322,8 @@ fn clean_expired(ctx: &Ctx) {
                 for part in l3.flatten() {
                     let expired = part.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < now);
                     let name = part.file_name().to_string_lossy().into_owned();
-                    if expired && crate::state::deploy::valid_sha512(&name) {
+                    let stem = name.strip_suffix(".part").unwrap_or(&name);
+                    if expired && crate::state::deploy::valid_sha512(stem) {
                         let _ = fs::remove_file(part.path());
                     }
                 }
