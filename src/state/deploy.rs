@@ -120,6 +120,19 @@ impl DeployDirs {
         base.join(&sha512[..1]).join(&sha512[..2]).join(sha512)
     }
 
+    /// A part while it is being fetched.
+    pub fn part_partial(&self, sha512: &str, shared: bool) -> PathBuf {
+        let mut p = self.part(sha512, shared).into_os_string();
+        p.push(names::DEPLOY_PARTIAL);
+        PathBuf::from(p)
+    }
+
+    /// Whether a file name in a parts folder is a part or a partial one (the only files the
+    /// clean-up removes: `shared/` may hold other files the daemon serves).
+    pub fn is_part_name(name: &str) -> bool {
+        valid_sha512(name.strip_suffix(names::DEPLOY_PARTIAL).unwrap_or(name))
+    }
+
     /// The private parts folder and the shared one (for clean-ups).
     pub fn part_roots(&self) -> [PathBuf; 2] {
         [self.root.join(names::DEPLOY_PARTS), self.shared.clone()]
@@ -128,6 +141,16 @@ impl DeployDirs {
     /// The statedir's work folder (each job gets a folder inside).
     pub fn work(&self) -> &Path {
         &self.work
+    }
+
+    /// The work folder of an OCS package (`id` checked by [`valid_package_id`]).
+    pub fn work_ocs(&self, id: &str) -> PathBuf {
+        self.work.join(format!("{}{id}", names::DEPLOY_WORK_OCS))
+    }
+
+    /// The work folder of a GLPI job (its uuid is hex digits and dashes).
+    pub fn work_glpi(&self, uuid: &str) -> PathBuf {
+        self.work.join(format!("{}{uuid}", names::DEPLOY_WORK_GLPI))
     }
 }
 

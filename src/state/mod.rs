@@ -48,6 +48,8 @@ mod names {
     pub const DEPLOY_PARTIAL: &str = ".part";
     pub const DEPLOY_ERRORS: &str = "errors";
     pub const DEPLOY_WORK: &str = "deploy-work";
+    pub const DEPLOY_WORK_OCS: &str = "ocs-";
+    pub const DEPLOY_WORK_GLPI: &str = "glpi-";
 }
 
 /// The vardir: what must survive a reboot.

@@ -161,9 +161,14 @@ pub fn dir_name(dest: &Destination) -> String {
     name
 }
 
+/// The folder of a target's state in the statedir.
+pub fn target_dir(statedir: &Path, dest: &Destination) -> PathBuf {
+    statedir.join(names::TARGETS).join(dir_name(dest))
+}
+
 impl Target {
     pub fn new(dest: Destination, statedir: &Path) -> Target {
-        let dir = statedir.join(names::TARGETS).join(dir_name(&dest));
+        let dir = target_dir(statedir, &dest);
         let state = match read_small(&dir.join(names::TARGET_STATE)) {
             Ok(Some(text)) => State::from_text(&text),
             Ok(None) => State::default(),

@@ -26,7 +26,7 @@ use super::{check_space, p2p, Ctx};
 use crate::core::exit;
 use crate::http::{Client, ClientOptions, ProxySettings, Url};
 use crate::protocol::json::{self, Json};
-use crate::state::deploy::private_dir;
+use crate::state::deploy::{private_dir, DeployDirs};
 
 /// The task version announced to the plugin (that of the GLPI agent whose behaviour this
 /// follows: `skip`, `info` and `warning` returns are understood).
@@ -322,8 +322,7 @@ fn clean_expired(ctx: &Ctx) {
                 for part in l3.flatten() {
                     let expired = part.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < now);
                     let name = part.file_name().to_string_lossy().into_owned();
-                    let stem = name.strip_suffix(".part").unwrap_or(&name);
-                    if expired && crate::state::deploy::valid_sha512(stem) {
+                    if expired && DeployDirs::is_part_name(&name) {
                         let _ = fs::remove_file(part.path());
                     }
                 }
@@ -395,7 +394,7 @@ async fn download(ctx: &Ctx, f: &FileSpec, peers: &mut Peers) -> bool {
                 return false;
             }
         }
-        let partial = done.with_extension("part");
+        let partial = ctx.dirs.part_partial(part, f.p2p);
         let tail = format!("{}/{}/{part}", &part[..1], &part[..2]);
         let mut sources: Vec<(Url, bool)> = Vec::new();
         if f.p2p && ctx.policy.p2p {
@@ -716,7 +715,7 @@ async fn run_job(ctx: &Ctx, remote: &Url, job: &JobSpec, files: &[&FileSpec], pe
     r.say("ok", "all checks are ok").await;
     r.step = "downloading";
     r.say("", "downloading files").await;
-    let work = ctx.dirs.work().join(format!("glpi-{}", job.uuid));
+    let work = ctx.dirs.work_glpi(&job.uuid);
     remove_tree(&work);
     if let Err(e) = private_dir(&work) {
         log::error!("job {}: cannot create {}: {e}", job.uuid, work.display());

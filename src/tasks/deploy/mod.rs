@@ -41,7 +41,7 @@ use crate::http::{Client, Url};
 use crate::protocol::server::{client_options, server_url, user_agent};
 use crate::state::deploy::DeployDirs;
 use crate::state::AtomicFile;
-use crate::state::target::{dir_name, Destination};
+use crate::state::target::{target_dir, Destination};
 
 /// Time kept at the end of the task's own limit for reporting (the agent kills the process at
 /// `task-timeout`; nothing new starts in this last stretch).
@@ -327,10 +327,7 @@ impl Ctx {
         // --no-ssl-check never applies to them.
         file_opts.tls.no_ssl_check = false;
         let files = Client::new(file_opts).map_err(|e| e.to_string())?;
-        let target_dir = s
-            .statedir()
-            .join("targets")
-            .join(dir_name(&Destination::Server(job.server.clone())));
+        let target_dir = target_dir(s.statedir(), &Destination::Server(job.server.clone()));
         let dirs = DeployDirs::new(&target_dir, s.statedir(), &s.state.vardir);
         let policy = Policy::new(s, &server);
         let deadline = Deadline::new(Duration::from_secs(s.tasks.task_timeout));

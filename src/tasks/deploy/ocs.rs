@@ -472,7 +472,7 @@ impl Run<'_> {
     async fn build_and_act(&mut self, a: &Active) -> Code {
         let ctx = self.ctx;
         let id = &a.pack.id;
-        let work = ctx.dirs.work().join(format!("ocs-{id}"));
+        let work = ctx.dirs.work_ocs(id);
         remove_tree(&work);
         if let Err(e) = private_dir(&work) {
             log::error!("package {id}: cannot create the work folder {}: {e}", work.display());
