@@ -167,13 +167,24 @@ daemon() {
   bash tests/daemon/check_load.sh "$repo/target/full/release/uagent"
 }
 
+# Runs a command holding the shared OCS server's lock, unless a caller already holds it:
+# `flock /tmp/uagent-ocs.lock bash tests/run.sh` passes its descriptor down, and taking the lock
+# again through a new descriptor would wait for ourselves.
+with_ocs_lock() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    if [ "$(readlink "$fd" 2>/dev/null)" = /tmp/uagent-ocs.lock ]; then "$@"; return; fi
+  done
+  flock /tmp/uagent-ocs.lock "$@"
+}
+
 deploy() {
   say "deploy: OCS packages offered by the real OCS server (served by an Apache instance of the test's own), GLPI jobs and bad input against the project's deploy test server"
   debs openssl apache2 time
   cargo build -q --features full --target-dir target/full
   local bin=$repo/target/full/debug/uagent
   # The OCS server is shared: its configuration and rows are changed, and put back, under the lock.
-  flock /tmp/uagent-ocs.lock python3 tests/deploy/check_ocs_deploy.py --binary "$bin"
+  with_ocs_lock python3 tests/deploy/check_ocs_deploy.py --binary "$bin"
   python3 tests/deploy/check_glpi_deploy.py --binary "$bin"
   python3 tests/deploy/check_deploy_faults.py --binary "$bin"
 }
