@@ -692,5 +692,6 @@ mod tests {
         } else {
             assert!(why.contains("deploy feature"), "{why}");
         }
+        let _ = std::fs::remove_dir_all(agent(&[]).settings.state.vardir);
     }
 }
