@@ -59,6 +59,7 @@ pub const ALL_GROUPS: &[Group] = &[
     Group::StateDirs,
     Group::Daemon,
     Group::Httpd,
+    Group::Deploy,
     Group::Log,
 ];
 

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat hostile cross bench"
+ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat hostile deploy cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -191,6 +191,28 @@ hostile() {
   timeout 300 python3 tests/hostile/check_files.py --binary "$b"
 }
 
+# Runs a command holding the shared OCS server's lock, unless a caller already holds it:
+# `flock /tmp/uagent-ocs.lock bash tests/run.sh` passes its descriptor down, and taking the lock
+# again through a new descriptor would wait for ourselves.
+with_ocs_lock() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    if [ "$(readlink "$fd" 2>/dev/null)" = /tmp/uagent-ocs.lock ]; then "$@"; return; fi
+  done
+  flock /tmp/uagent-ocs.lock "$@"
+}
+
+deploy() {
+  say "deploy: OCS packages offered by the real OCS server (served by an Apache instance of the test's own), GLPI jobs and bad input against the project's deploy test server"
+  debs openssl apache2 time
+  cargo build -q --features full --target-dir target/full
+  local bin=$repo/target/full/debug/uagent
+  # The OCS server is shared: its configuration and rows are changed, and put back, under the lock.
+  with_ocs_lock python3 tests/deploy/check_ocs_deploy.py --binary "$bin"
+  python3 tests/deploy/check_glpi_deploy.py --binary "$bin"
+  python3 tests/deploy/check_deploy_faults.py --binary "$bin"
+}
+
 cross() {
   debs busybox qemu-user-static
   local mipsel=mipsel-unknown-linux-musl mips=mips-unknown-linux-musl armv7=armv7-unknown-linux-musleabihf
@@ -222,7 +244,7 @@ cross() {
 bench() {
   say "bench: inventory, half-managed HTTPS run and daemon, beside the Perl agents (x86_64 musl builds)"
   # What the benchmarks run, so that this stage also works on its own on a fresh machine.
-  debs time hyperfine curl procps
+  debs time hyperfine curl procps openssl
   # The Perl agent with its recommended packages (dmidecode, pciutils...), as admins install it.
   if ! dpkg-query -W -f='${Status}' fusioninventory-agent 2>/dev/null | grep -q "install ok installed"; then
     apt-get install -y -qq fusioninventory-agent >/dev/null 2>&1 ||
@@ -233,6 +255,7 @@ bench() {
   python3 tests/bench/inventory.py --binary $out/default/uagent
   python3 tests/bench/https_run.py --binary $out/default/uagent
   python3 tests/bench/daemon.py --binary $out/full/uagent
+  python3 tests/bench/deploy_memory.py --binary $out/full/uagent
 }
 
 for s in $ALL_STAGES; do

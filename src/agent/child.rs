@@ -100,18 +100,22 @@ async fn within<T>(
 
 /// Runs `uagent task <name> <args…>` with a time limit and returns what it wrote on its
 /// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
-/// lines are relayed.
+/// lines are relayed. `input` is written on its standard input (a job that must not be on its
+/// command line, where every user can read it); without, the task reads /dev/null.
 pub async fn run(
     task: &tasks::Command,
     limit: Duration,
     inherit_stdout: bool,
+    job: Option<&[u8]>,
 ) -> Result<Vec<u8>, TaskError> {
     let name = task.name();
-    // The name and arguments go on the task's standard input, never its command line.
-    let input = tasks::argv::encode(&task.to_argv());
+    // The name and arguments go on the task's standard input, never its command line; a
+    // task's own input (a deployment job) follows them there.
+    let mut input = tasks::argv::encode(&task.to_argv());
     if input.len() > tasks::argv::MAX_ARGS_BYTES {
         return Err(TaskError::Arguments(input.len()));
     }
+    input.extend_from_slice(job.unwrap_or_default());
     let mut child = spawn(
         &["task".to_string()],
         true,

@@ -333,9 +333,11 @@ fn due(t: &crate::state::target::Target, now: i64) -> i64 {
 /// Runs a pass process; its status lines feed /status, its log lines the daemon's logger.
 async fn run_pass_process(agent: &Agent, due: &[usize], partial: Option<&str>) {
     let s = &agent.settings;
-    // Each task has its own limit; this one only catches a pass that hangs around them. A
-    // GLPI server answering `pending` may keep the kept inventory and the new one waiting
-    // for their whole ration of tries.
+    // Each task has its own limit; this one only catches a pass that hangs around them (the
+    // inventory, another task, and a deploy task per family enabled). A GLPI server answering
+    // `pending` may keep the kept inventory and the new one waiting for their whole ration of
+    // tries.
+    let tasks = 2 + s.deploy.deploy.len().min(2) as u64;
     use crate::protocol::server::{MAX_PENDING_TRIES, MAX_PENDING_WAIT};
     let pending = MAX_PENDING_WAIT
         .as_secs()
@@ -347,7 +349,7 @@ async fn run_pass_process(agent: &Agent, due: &[usize], partial: Option<&str>) {
     let limit = Duration::from_secs(
         s.tasks
             .task_timeout
-            .saturating_mul(2)
+            .saturating_mul(tasks)
             .saturating_add(s.connection.timeout.saturating_mul(requests))
             .saturating_add(pending)
             .saturating_add(60),

@@ -206,11 +206,22 @@ impl Agent {
 
     /// Runs a task process with the agent's time limit, saying so in the status.
     async fn task(&self, cmd: &Command, inherit_stdout: bool) -> Result<Vec<u8>, TaskError> {
+        self.task_with_input(cmd, inherit_stdout, None).await
+    }
+
+    /// [`Agent::task`] with `input` on the task's standard input.
+    async fn task_with_input(
+        &self,
+        cmd: &Command,
+        inherit_stdout: bool,
+        input: Option<&[u8]>,
+    ) -> Result<Vec<u8>, TaskError> {
         self.set_status(&format!("running task {}", cmd.name()));
         let result = child::run(
             cmd,
             Duration::from_secs(self.settings.tasks.task_timeout),
             inherit_stdout,
+            input,
         )
         .await;
         self.set_status("waiting");
@@ -221,6 +232,101 @@ impl Agent {
         let s = &self.settings.tasks;
         (s.tasks.is_empty() || s.tasks.iter().any(|t| t == name))
             && !s.no_task.iter().any(|t| t == name)
+    }
+
+    /// Why deployment of `family` (`ocs`, `glpi`) ordered by the server target `url` does not
+    /// run here, or `None` when it may: it must be built, wanted (`--tasks`, `--no-task`),
+    /// named by `deploy`, and the target must be among `deploy-servers` when that is given.
+    fn deploy_refusal(&self, family: &str, url: &str) -> Option<String> {
+        let info = tasks::find("deploy")?;
+        if !info.built {
+            return Some(tasks::not_built(info));
+        }
+        if !self.wants_task("deploy") {
+            return Some("the deploy task is left out by --tasks or --no-task".into());
+        }
+        let d = &self.settings.deploy;
+        if !d.deploy.iter().any(|f| f.eq_ignore_ascii_case(family)) {
+            return Some(format!(
+                "deployment is off here (`deploy = {family}` in the configuration turns it on)"
+            ));
+        }
+        let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
+        let host = server_url(url).map(|u| u.host).unwrap_or_default();
+        // An entry is the target as given to --server, or (without a scheme) its host.
+        let allowed = |s: &String| norm(s) == norm(url) || (!s.contains("://") && norm(s) == host);
+        if !d.deploy_servers.is_empty() && !d.deploy_servers.iter().any(allowed) {
+            return Some("this server is not among deploy-servers".into());
+        }
+        None
+    }
+
+    /// Runs the deploy task for target `i`, its job (settings, server, the option's
+    /// parameters) on the task's standard input.
+    #[cfg(feature = "deploy")]
+    async fn deploy(
+        &self,
+        i: usize,
+        family: tasks::deploy::job::Family,
+        params: Vec<Vec<(String, String)>>,
+        outcome: &mut Outcome,
+    ) {
+        let t = &self.targets[i];
+        let job = tasks::deploy::job::Job {
+            family,
+            server: t.name().to_string(),
+            deviceid: self.deviceid.clone(),
+            max_delay: t.state.max_delay,
+            params,
+            settings: self.settings.clone(),
+        };
+        let cmd = Command::Deploy(tasks::deploy::Args {
+            job: Some("-".into()),
+            debug: self.settings.log.debug > 0,
+        });
+        let text = job.to_text();
+        if let Err(e) = self
+            .task_with_input(&cmd, false, Some(text.as_bytes()))
+            .await
+        {
+            log::error!("{}: the deploy task {e}", t.name());
+            outcome.task_failed = true;
+        }
+    }
+
+    /// GLPI deploy jobs for target `i`: after a CONTACT whose answer serves `deploy` from
+    /// glpiinventory (as the GLPI agent follows it), or with the XML protocol (FusionInventory's
+    /// and glpiinventory's plugin URLs) when the glpi family is on.
+    async fn glpi_deploy(
+        &self,
+        i: usize,
+        contact: Option<&crate::protocol::messages::Contact>,
+        outcome: &mut Outcome,
+    ) {
+        let name = self.targets[i].name().to_string();
+        let offered = match contact {
+            Some(c) => {
+                c.tasks
+                    .iter()
+                    .any(|(t, s)| t == "deploy" && s == "glpiinventory")
+                    && !c.disabled.iter().any(|t| t.eq_ignore_ascii_case("deploy"))
+            }
+            None => true,
+        };
+        if !offered {
+            return;
+        }
+        if let Some(why) = self.deploy_refusal("glpi", &name) {
+            if contact.is_some() {
+                log::info!("{name}: the server serves deploy jobs; {why}");
+            }
+            return;
+        }
+        #[cfg(feature = "deploy")]
+        self.deploy(i, tasks::deploy::job::Family::Glpi, Vec::new(), outcome)
+            .await;
+        #[cfg(not(feature = "deploy"))]
+        let _ = outcome;
     }
 
     /// Runs every target (or, with `only_due`, those whose time has come).
@@ -360,7 +466,10 @@ impl Agent {
 
         // 1. What does the server want?
         let mut answer = match kind {
-            ServerKind::Glpi => self.contact(&server).await.map(PrologAnswer::Glpi),
+            ServerKind::Glpi => self
+                .contact(&server, url_text)
+                .await
+                .map(PrologAnswer::Glpi),
             _ => server.prolog(kind == ServerKind::Unknown).await,
         };
         if let Ok(PrologAnswer::Glpi(_)) = &answer {
@@ -371,7 +480,10 @@ impl Agent {
                 // Another kind of server: what the old one held says nothing of this one.
                 st.full_next = true;
                 server.token_first = true;
-                answer = self.contact(&server).await.map(PrologAnswer::Glpi);
+                answer = self
+                    .contact(&server, url_text)
+                    .await
+                    .map(PrologAnswer::Glpi);
             }
         } else if let (Ok(PrologAnswer::Xml(_)), ServerKind::Unknown) = (&answer, kind) {
             self.targets[i].state.server = ServerKind::Xml;
@@ -520,8 +632,12 @@ impl Agent {
         } else if !send_inventory {
             log::info!("{shown}: no inventory wanted now (--force sends one anyway)");
         }
-        if let PrologAnswer::Xml(p) = &answer {
-            self.prolog_tasks(i, p, outcome).await;
+        match &answer {
+            PrologAnswer::Xml(p) => {
+                self.prolog_tasks(i, p, outcome).await;
+                self.glpi_deploy(i, None, outcome).await;
+            }
+            PrologAnswer::Glpi(c) => self.glpi_deploy(i, Some(c), outcome).await,
         }
         self.schedule_next(i, period_hours);
     }
@@ -571,12 +687,15 @@ impl Agent {
     async fn contact(
         &self,
         server: &Server<'_>,
+        url: &str,
     ) -> Result<crate::protocol::messages::Contact, CommError> {
         let installed: Vec<&str> = tasks::built().map(|t| t.name).collect();
+        // Deployment is announced only when it would run for this server.
         let enabled: Vec<&str> = installed
             .iter()
             .copied()
             .filter(|t| self.wants_task(t))
+            .filter(|t| *t != "deploy" || self.deploy_refusal("glpi", url).is_none())
             .collect();
         let s = &self.settings;
         let port = (s.daemon.daemon && !s.httpd.no_httpd).then_some(s.httpd.httpd_port);
@@ -593,6 +712,10 @@ impl Agent {
             let Some(option) = info.prolog_option.and_then(|o| prolog.option(o)) else {
                 continue;
             };
+            if info.name == "deploy" {
+                self.ocs_deploy(i, option, outcome).await;
+                continue;
+            }
             if !info.built {
                 log::info!(
                     "{name}: the server asks for {}; {}",
@@ -623,6 +746,43 @@ impl Agent {
         }
     }
 
+    /// OCS packages offered by a PROLOG's DOWNLOAD option: the deploy task, or one line saying
+    /// why not. The CONF every agent gets, with no package, says nothing (unless results of an
+    /// earlier run are still to be sent).
+    async fn ocs_deploy(
+        &self,
+        i: usize,
+        option: &crate::protocol::messages::OptionBlock,
+        outcome: &mut Outcome,
+    ) {
+        let name = self.targets[i].name();
+        let packs = option
+            .params
+            .iter()
+            .filter(|p| {
+                p.attr("TYPE")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("PACK"))
+            })
+            .count();
+        if packs == 0 && !self.targets[i].deploy_results_file().exists() {
+            return;
+        }
+        if let Some(why) = self.deploy_refusal("ocs", name) {
+            log::info!(
+                "{name}: the server offers {packs} package(s) (DOWNLOAD); {why}: none is touched"
+            );
+            return;
+        }
+        #[cfg(feature = "deploy")]
+        {
+            let params = option.params.iter().map(|p| p.attrs.clone()).collect();
+            self.deploy(i, tasks::deploy::job::Family::Ocs, params, outcome)
+                .await;
+        }
+        #[cfg(not(feature = "deploy"))]
+        let _ = outcome;
+    }
+
     /// Runs the inventory task for a server target: its zlib-compressed output.
     async fn make_inventory(
         &self,
@@ -648,6 +808,12 @@ impl Agent {
             Scope::Full(why) => log::debug!("{}: a full inventory ({why})", t.name()),
             Scope::Changed => args.changed_only = true,
             Scope::Named(categories) => args.partial = categories,
+        }
+        if !json {
+            let history = t.deploy_history_file();
+            if history.exists() {
+                args.download_history = Some(history.to_string_lossy().into_owned());
+            }
         }
         if let Err(e) = std::fs::create_dir_all(&t.dir) {
             log::warn!("cannot create {}: {e}", t.dir.display());
@@ -816,5 +982,50 @@ mod tests {
         assert_eq!((st.partials, st.full_next), (3, true));
         delivered(&mut st, &zlib(full.as_bytes()), true);
         assert_eq!((st.partials, st.full_next), (0, false));
+    }
+
+    fn agent(settings: &[(&str, &str)]) -> Agent {
+        let dir = std::env::temp_dir().join(format!("uagent-run-{}", std::process::id()));
+        let mut s = Settings::default();
+        s.state.vardir = dir;
+        s.set("server", "http://ocs.example.org/ocsinventory")
+            .unwrap();
+        for (k, v) in settings {
+            s.set(k, v).unwrap();
+        }
+        Agent::new(s).unwrap()
+    }
+
+    #[test]
+    fn deployment_is_off_until_a_family_is_named_and_no_task_wins() {
+        let url = "http://ocs.example.org/ocsinventory";
+        let why = agent(&[]).deploy_refusal("ocs", url).unwrap();
+        if cfg!(feature = "deploy") {
+            assert!(why.contains("`deploy = ocs`"), "{why}");
+            assert_eq!(agent(&[("deploy", "ocs")]).deploy_refusal("ocs", url), None);
+            assert!(agent(&[("deploy", "ocs")])
+                .deploy_refusal("glpi", url)
+                .is_some());
+            let no_task = agent(&[("deploy", "ocs,glpi"), ("no-task", "deploy")]);
+            assert!(no_task
+                .deploy_refusal("ocs", url)
+                .unwrap()
+                .contains("--no-task"));
+            let only = agent(&[
+                ("deploy", "ocs"),
+                ("deploy-servers", "http://other/ocsinventory"),
+            ]);
+            assert!(only
+                .deploy_refusal("ocs", url)
+                .unwrap()
+                .contains("deploy-servers"));
+            for entry in ["ocs.example.org", "HTTP://ocs.example.org/ocsinventory/"] {
+                let ok = agent(&[("deploy", "ocs"), ("deploy-servers", entry)]);
+                assert_eq!(ok.deploy_refusal("ocs", url), None, "{entry}");
+            }
+        } else {
+            assert!(why.contains("deploy feature"), "{why}");
+        }
+        let _ = std::fs::remove_dir_all(agent(&[]).settings.state.vardir);
     }
 }

@@ -285,6 +285,7 @@ mod tests {
         Group::StateDirs,
         Group::Daemon,
         Group::Httpd,
+        Group::Deploy,
         Group::Log,
     ];
 

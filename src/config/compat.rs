@@ -102,7 +102,7 @@ pub static COMPAT: &[Entry] = &[
     e(
         "no-p2p",
         None,
-        ignored(false, "uagent shares no files with its peers"),
+        ignored(false, "deployment fetches from peers only when deploy-p2p = yes"),
     ),
     e(
         "credentials",

@@ -16,6 +16,7 @@ use crate::core::AGENT_PORT;
 use crate::state::DEFAULT_VARDIR;
 pub use file::DEFAULT_CONF_FILE;
 use value::Value;
+pub use value::YesNo;
 
 /// One setting, as the file and the command line know it.
 pub struct Key {
@@ -245,6 +246,25 @@ settings! {
             "daemon: addresses allowed to call /now (IPs, CIDR ranges, host names), comma-separated";
         httpd_log_by_deviceid: bool = false, "httpd-log-by-deviceid", None, "",
             "daemon: serve the log (/?action=log) to any caller giving the DEVICEID, not only to trusted ones";
+    }
+    /// Software deployment (OCS packages, GLPI deploy jobs): off unless `deploy` names a family.
+    deploy: Deploy {
+        deploy: Vec<String> = Vec::new(), "deploy", None, "LIST",
+            "deployment families allowed to run, comma-separated: ocs, glpi (default: none, deployment off)";
+        deploy_servers: Vec<String> = Vec::new(), "deploy-servers", None, "LIST",
+            "server targets that may order deployments, as given to --server or by host (default: every server target)";
+        deploy_sources: Vec<String> = Vec::new(), "deploy-sources", None, "LIST",
+            "hosts (host or host:port) allowed for info files, fragments and mirrors (default: the ordering server's host)";
+        deploy_paths: Vec<String> = Vec::new(), "deploy-paths", None, "LIST",
+            "folders where STORE, copy, move, mkdir and delete may write (default: none; never / or the vardir)";
+        deploy_exec: YesNo = YesNo(true), "deploy-exec", None, "yes|no",
+            "let deployments run commands (OCS EXECUTE and LAUNCH, GLPI cmd); no: files only";
+        deploy_min_free: u64 = 4, "deploy-min-free", None, "MIB",
+            "free space in MiB a download or extraction must leave on its filesystem";
+        deploy_exec_timeout: u64 = 600, "deploy-exec-timeout", None, "S",
+            "longest run of one deployment command in seconds (caps the server's EXECUTION_TIMEOUT)", min 1;
+        deploy_p2p: YesNo = YesNo(false), "deploy-p2p", None, "yes|no",
+            "fetch GLPI file parts from peer agents of this machine's /24 first (no: never probe the LAN)";
     }
     /// Where log lines go.
     log: Log {

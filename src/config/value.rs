@@ -10,6 +10,7 @@ use super::{Kind, Settings};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
     Bool,
+    YesNo,
     U64,
     U16,
     Level,
@@ -147,6 +148,21 @@ impl Value for Vec<String> {
     }
 }
 
+/// A yes/no setting given with its value (`--deploy-exec no`, `deploy-exec = no`), for the
+/// switches whose default is yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YesNo(pub bool);
+
+impl Value for YesNo {
+    const TY: Ty = Ty::YesNo;
+    fn parse(text: &str) -> Result<YesNo, String> {
+        bool::parse(text).map(YesNo)
+    }
+    fn show(&self) -> String {
+        if self.0 { "yes" } else { "no" }.into()
+    }
+}
+
 /// The field of type `T` at `offset` in `s`.
 ///
 /// # Safety
@@ -186,6 +202,7 @@ pub(super) fn set(
     unsafe {
         match ty {
             Ty::Bool => *field_mut::<bool>(s, offset) = bool::parse(text)?,
+            Ty::YesNo => *field_mut::<YesNo>(s, offset) = YesNo::parse(text)?,
             Ty::U64 => *field_mut::<u64>(s, offset) = u64::parse(text)?.clamp(min, max),
             Ty::U16 => *field_mut::<u16>(s, offset) = u16::parse(text)?,
             Ty::Level => {
@@ -210,6 +227,7 @@ pub(super) fn show(s: &Settings, offset: usize, ty: Ty) -> String {
     unsafe {
         match ty {
             Ty::Bool => field::<bool>(s, offset).show(),
+            Ty::YesNo => field::<YesNo>(s, offset).show(),
             Ty::U64 => field::<u64>(s, offset).show(),
             Ty::U16 => field::<u16>(s, offset).show(),
             Ty::Level => field::<u8>(s, offset).show(),

@@ -119,6 +119,22 @@ impl Response {
     }
 }
 
+/// The receiver of a body streamed by [`Client::download`]: nothing of it is held in memory
+/// but the piece being handed over.
+pub trait Download {
+    /// The reply's status and headers; `Ok(false)` leaves the body unread (an error status,
+    /// a redirect), an error stops the download with [`HttpError::Aborted`].
+    fn head(&mut self, status: u16, headers: &[(String, String)]) -> Result<bool, String>;
+    /// The next piece of the body.
+    fn data(&mut self, data: &[u8]) -> Result<(), String>;
+}
+
+/// Where an exchange puts the reply body.
+enum BodyTo<'s> {
+    Memory,
+    Stream(&'s mut dyn Download),
+}
+
 /// What the client was doing when something failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -198,6 +214,8 @@ pub enum HttpError {
         host: String,
         message: String,
     },
+    /// The receiver of a streamed body stopped it (see [`Download`]).
+    Aborted(String),
 }
 
 impl fmt::Display for HttpError {
@@ -295,6 +313,7 @@ impl fmt::Display for HttpError {
                 reason,
             } => write!(f, "proxy {proxy} refused the tunnel: {status} {reason}"),
             Tls { message, .. } => write!(f, "TLS: {message}"),
+            Aborted(why) => f.write_str(why),
         }
     }
 }
@@ -390,7 +409,17 @@ impl Client {
             credentials.is_some() && self.basic_for.borrow().as_deref() == Some(server.as_str());
         loop {
             let auth = credentials.as_deref().filter(|_| send_auth);
-            let resp = self.exchange(method, url, headers, body, auth).await?;
+            let resp = self
+                .exchange(
+                    method,
+                    url,
+                    headers,
+                    body,
+                    auth,
+                    self.opts.timeout,
+                    BodyTo::Memory,
+                )
+                .await?;
             if resp.status == 407 {
                 // From a server that is itself a proxy when none is configured.
                 let proxy = self
@@ -418,6 +447,38 @@ impl Client {
         }
     }
 
+    /// GETs `url` and streams the reply to `to` (no credentials are sent, no redirect is
+    /// followed). Each connect, read and write is bounded by the client's timeout, and the whole
+    /// exchange by `total`. The returned response has an empty body.
+    pub async fn download(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        total: Duration,
+        to: &mut dyn Download,
+    ) -> Result<Response, HttpError> {
+        for (name, value) in headers {
+            check_field(name, value)?;
+        }
+        if url.scheme == Scheme::Https && cfg!(not(feature = "tls")) {
+            return Err(HttpError::TlsUnsupported(url.to_string()));
+        }
+        let total = total.max(self.opts.timeout);
+        let resp = self
+            .exchange("GET", url, headers, None, None, total, BodyTo::Stream(to))
+            .await?;
+        if resp.status == 407 {
+            let proxy = self
+                .proxy_for(url)
+                .map_or_else(|| url.authority(), Url::authority);
+            return Err(HttpError::ProxyAuth {
+                sent_credentials: self.proxy_for(url).is_some_and(|p| p.user.is_some()),
+                proxy,
+            });
+        }
+        Ok(resp)
+    }
+
     /// `user:password` from the options, else from the URL.
     fn credentials(&self, url: &Url) -> Option<String> {
         let (user, password) = match &self.opts.user {
@@ -435,7 +496,8 @@ impl Client {
         (!no_proxy_matches(&self.opts.proxy.no_proxy, &url.host)).then_some(proxy)
     }
 
-    /// One connection, one request, one reply.
+    /// One connection, one request, one reply (the body in memory, or streamed).
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         method: &str,
@@ -443,11 +505,13 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<(&str, &[u8])>,
         auth: Option<&str>,
+        total: Duration,
+        body_to: BodyTo<'_>,
     ) -> Result<Response, HttpError> {
         let deadline = Deadline {
             step: self.opts.timeout,
-            total: self.opts.timeout,
-            end: Instant::now() + self.opts.timeout,
+            total,
+            end: Instant::now() + total,
         };
         let proxy = self.proxy_for(url);
         let hop = proxy.unwrap_or(url);
@@ -500,7 +564,27 @@ impl Client {
         conn.send(head.as_bytes(), body.map_or(&[][..], |(_, b)| b))
             .await?;
         let reply = conn.read_head(Phase::Head, method == "HEAD").await?;
-        let body = conn.read_body(reply.framing, self.opts.max_body).await?;
+        let body = match body_to {
+            BodyTo::Memory => {
+                let mut body = Vec::new();
+                conn.read_body(reply.framing, self.opts.max_body, &mut |d| {
+                    body.extend_from_slice(d);
+                    Ok(())
+                })
+                .await?;
+                body
+            }
+            BodyTo::Stream(to) => {
+                let wanted = to
+                    .head(reply.status, &reply.headers)
+                    .map_err(HttpError::Aborted)?;
+                if wanted {
+                    conn.read_body(reply.framing, usize::MAX, &mut |d| to.data(d))
+                        .await?;
+                }
+                Vec::new()
+            }
+        };
         Ok(Response {
             status: reply.status,
             reason: reply.reason,
@@ -792,7 +876,13 @@ impl Conn<'_> {
         }
     }
 
-    async fn read_body(&mut self, framing: BodyLength, max: usize) -> Result<Vec<u8>, HttpError> {
+    /// Reads the body as `framing` says, handing each piece to `sink` (at most `max` bytes).
+    async fn read_body(
+        &mut self,
+        framing: BodyLength,
+        max: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), HttpError> {
         let peer = self.peer.clone();
         let too_large = |announced| HttpError::BodyTooLarge {
             peer: peer.clone(),
@@ -803,22 +893,22 @@ impl Conn<'_> {
             phase: Phase::Body,
             peer: peer.clone(),
         };
-        let mut body = Vec::new();
+        let mut total: usize = 0;
         match framing {
             BodyLength::Empty => {}
             BodyLength::Length(n) => {
                 if n > max as u64 {
                     return Err(too_large(Some(n)));
                 }
-                let n = n as usize;
-                body.reserve_exact(n);
-                while body.len() < n {
+                let mut left = n;
+                while left > 0 {
                     if self.start == self.end && !self.fill(Phase::Body).await? {
                         return Err(closed());
                     }
-                    let take = (n - body.len()).min(self.end - self.start);
-                    body.extend_from_slice(&self.buf[self.start..self.start + take]);
+                    let take = (left.min((self.end - self.start) as u64)) as usize;
+                    sink(&self.buf[self.start..self.start + take]).map_err(HttpError::Aborted)?;
                     self.start += take;
+                    left -= take as u64;
                 }
             }
             BodyLength::Chunked => {
@@ -830,10 +920,11 @@ impl Conn<'_> {
                     let (used, data) = decoder
                         .decode(&self.buf[self.start..self.end])
                         .map_err(|e| self.protocol(e))?;
-                    if body.len() + data.len() > max {
+                    total = total.saturating_add(data.len());
+                    if total > max {
                         return Err(too_large(None));
                     }
-                    body.extend_from_slice(data);
+                    sink(data).map_err(HttpError::Aborted)?;
                     self.start += used;
                 }
             }
@@ -841,14 +932,15 @@ impl Conn<'_> {
                 if self.start == self.end && !self.fill(Phase::Body).await? {
                     break;
                 }
-                if body.len() + (self.end - self.start) > max {
+                total = total.saturating_add(self.end - self.start);
+                if total > max {
                     return Err(too_large(None));
                 }
-                body.extend_from_slice(&self.buf[self.start..self.end]);
+                sink(&self.buf[self.start..self.end]).map_err(HttpError::Aborted)?;
                 self.start = self.end;
             },
         }
-        Ok(body)
+        Ok(())
     }
 
     /// CONNECT through `proxy` to the host of `url`, leaving a byte pipe to it.

@@ -12,7 +12,7 @@ pub mod tls;
 pub mod url;
 
 pub use client::{
-    Client, ClientOptions, HttpError, Phase, ProxySettings, Response, DEFAULT_MAX_BODY,
+    Client, ClientOptions, Download, HttpError, Phase, ProxySettings, Response, DEFAULT_MAX_BODY,
     DEFAULT_TIMEOUT,
 };
 #[cfg(feature = "tls")]

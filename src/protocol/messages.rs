@@ -25,6 +25,19 @@ pub fn prolog_request(deviceid: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The result of an OCS package (QUERY DOWNLOAD), with every field an attribute as the unix
+/// agent and the server's DTD write it: `<REQUEST DEVICEID=".." ERR="SUCCESS" ID=".." QUERY="DOWNLOAD" />`.
+pub fn download_result_request(deviceid: &str, id: &str, code: &str) -> Vec<u8> {
+    let mut out = b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<REQUEST DEVICEID=\"".to_vec();
+    let _ = crate::core::markup::write_xml_text(&mut out, deviceid);
+    out.extend_from_slice(b"\" ERR=\"");
+    let _ = crate::core::markup::write_xml_text(&mut out, code);
+    out.extend_from_slice(b"\" ID=\"");
+    let _ = crate::core::markup::write_xml_text(&mut out, id);
+    out.extend_from_slice(b"\" QUERY=\"DOWNLOAD\" />\n");
+    out
+}
+
 /// What the server answered to a PROLOG.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
@@ -396,6 +409,19 @@ mod tests {
         assert_eq!(p.prolog_freq, Some(24));
         let dl = p.option("DOWNLOAD").unwrap();
         assert_eq!(dl.params[0].attr("TYPE"), Some("CONF"));
+    }
+
+    #[test]
+    fn download_results_have_the_unix_agents_attribute_form() {
+        let r = String::from_utf8(download_result_request(
+            "b-2026-01-01-00-00-00",
+            "17",
+            "EXIT_CODE_3",
+        ))
+        .unwrap();
+        assert!(r.contains("<REQUEST DEVICEID=\"b-2026-01-01-00-00-00\" ERR=\"EXIT_CODE_3\" ID=\"17\" QUERY=\"DOWNLOAD\" />"), "{r}");
+        let root = xml::parse(&r).unwrap();
+        assert_eq!(root.attr("QUERY"), Some("DOWNLOAD"));
     }
 
     #[test]

@@ -302,6 +302,13 @@ impl Server<'_> {
         })
     }
 
+    /// Reports the result of an OCS package (QUERY DOWNLOAD); the server answers 200 with an
+    /// empty body, whatever it made of it.
+    pub async fn send_download_result(&self, id: &str, code: &str) -> Result<(), CommError> {
+        let req = messages::download_result_request(self.deviceid, id, code);
+        self.post("DOWNLOAD result", &req, &[]).await.map(|_| ())
+    }
+
     /// Sends an inventory already zlib-compressed (XML, or GLPI JSON with `json`). A GLPI
     /// `pending` answer is asked again as the GLPI agent does: a GET with the same
     /// `GLPI-Request-ID` after the `expiration` it gives (bounded by [`MAX_PENDING_WAIT`]),

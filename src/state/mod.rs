@@ -5,6 +5,7 @@
 //! leaves the old file, never half a new one.
 
 mod atomic;
+pub mod deploy;
 pub mod ids;
 pub mod lock;
 pub mod spool;
@@ -37,6 +38,20 @@ mod names {
     pub const SPOOL_JSON: &str = "inventory.json.z";
     /// Folder of the spooled inventories a server refused, kept for the admin.
     pub const SPOOL_REFUSED: &str = "refused";
+    // Deployment (src/tasks/deploy): per target, and the work folders of the statedir.
+    pub const DEPLOY: &str = "deploy";
+    pub const DEPLOY_HISTORY: &str = "history";
+    pub const DEPLOY_RESULTS: &str = "results";
+    pub const DEPLOY_OCS: &str = "ocs";
+    pub const DEPLOY_PARTS: &str = "parts";
+    pub const DEPLOY_SINCE: &str = "since";
+    pub const DEPLOY_INFO: &str = "info";
+    pub const DEPLOY_FRAGMENT: &str = "frag-";
+    pub const DEPLOY_PARTIAL: &str = ".part";
+    pub const DEPLOY_ERRORS: &str = "errors";
+    pub const DEPLOY_WORK: &str = "deploy-work";
+    pub const DEPLOY_WORK_OCS: &str = "ocs-";
+    pub const DEPLOY_WORK_GLPI: &str = "glpi-";
 }
 
 /// The vardir: what must survive a reboot.

@@ -272,10 +272,15 @@ fn migrate_legacy_dir(dest: &Destination, targets: &Path, dir: &Path) {
     }
 }
 
+/// The folder of a target's state in the statedir.
+pub fn target_dir(statedir: &Path, dest: &Destination) -> PathBuf {
+    statedir.join(names::TARGETS).join(dir_name(dest))
+}
+
 impl Target {
     pub fn new(dest: Destination, statedir: &Path) -> Target {
         let targets = statedir.join(names::TARGETS);
-        let dir = targets.join(dir_name(&dest));
+        let dir = target_dir(statedir, &dest);
         migrate_legacy_dir(&dest, &targets, &dir);
         let state = match read_small(&dir.join(names::TARGET_STATE)) {
             Ok(Some(text)) => State::from_text(&text),
@@ -350,6 +355,16 @@ impl Target {
                 );
             }
         }
+    }
+
+    /// The OCS packages deployed for this target (`DOWNLOAD/HISTORY` in its inventories).
+    pub fn deploy_history_file(&self) -> PathBuf {
+        super::deploy::DeployDirs::new(&self.dir, Path::new(""), Path::new("")).history()
+    }
+
+    /// Results of OCS packages the server could not be told yet.
+    pub fn deploy_results_file(&self) -> PathBuf {
+        super::deploy::DeployDirs::new(&self.dir, Path::new(""), Path::new("")).results()
     }
 
     /// Drops digests a task left when the inventory did not get through.

@@ -122,6 +122,9 @@ registry! {
     Wakeonlan(wakeonlan) if cfg(feature = "wakeonlan"):
         "wakeonlan", "wake-on-LAN", feature "wakeonlan", launcher "uagent-wakeonlan",
         prolog Some("WAKEONLAN");
+    Deploy(deploy) if cfg(feature = "deploy"):
+        "deploy", "deployment", feature "deploy", launcher "uagent-deploy",
+        prolog Some("DOWNLOAD");
 }
 
 /// The task named `name`, built here or not.
@@ -232,7 +235,7 @@ mod tests {
     /// Every task's command line, written by `to_argv`, reads back as the same command.
     #[test]
     fn every_task_command_round_trips_through_its_argv() {
-        #[cfg_attr(not(feature = "wakeonlan"), allow(unused_mut))]
+        #[cfg_attr(not(any(feature = "wakeonlan", feature = "deploy")), allow(unused_mut))]
         let mut cases = vec![Command::Inventory(inventory::Args {
             deviceid: Some("box-2026-01-01-00-00-00".into()),
             accountinfo: vec!["TAG=site a".into()],
@@ -244,6 +247,11 @@ mod tests {
             mac: vec!["00:11:22:aa:bb:cc".into()],
             ip: vec!["".into()],
             ..Default::default()
+        }));
+        #[cfg(feature = "deploy")]
+        cases.push(Command::Deploy(deploy::Args {
+            job: Some("-".into()),
+            debug: true,
         }));
         for cmd in cases {
             let argv = cmd.to_argv();

@@ -68,6 +68,9 @@ pub struct Args {
     /// where to leave the digests of this inventory, when they differ from --digests
     #[argh(option, hidden_help)]
     pub digests_out: Option<String>,
+    /// file of the OCS packages deployed here, sent as DOWNLOAD/HISTORY
+    #[argh(option, hidden_help)]
+    pub download_history: Option<String>,
     /// zlib-compress what goes to stdout
     #[argh(switch, hidden_help)]
     pub compress: bool,
@@ -121,6 +124,7 @@ impl Args {
         let asset: Vec<String> = self.assetname_support.iter().map(u64::to_string).collect();
         each("assetname-support", &asset);
         each("credentials", &self.credentials);
+        each("download-history", self.download_history.as_slice());
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
@@ -160,6 +164,7 @@ mod tests {
             accountinfo: vec!["TAG=a=b".into(), "X=".into()],
             digests: Some("/s/digests".into()),
             digests_out: Some("/s/digests.new".into()),
+            download_history: Some("/s/deploy/history".into()),
             compress: true,
             scan_homedirs: true,
             scan_profiles: true,

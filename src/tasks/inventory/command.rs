@@ -185,6 +185,11 @@ pub fn main(a: &Args) -> i32 {
         asset_name,
         additional: extra,
         keep: None,
+        download_history: a
+            .download_history
+            .as_deref()
+            .map(|p| state::deploy::read_history(Path::new(p)))
+            .unwrap_or_default(),
     };
     match scope {
         Scope::Full => {}

@@ -156,6 +156,10 @@ impl Sink for Digesting<'_> {
         self.inner.scalar(key, value)
     }
 
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
+        self.inner.download_history(ids)
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.inner.finish()
     }

@@ -327,6 +327,8 @@ pub struct Options {
     pub skip: Vec<Category>,
     /// Digests of the last inventory a server accepted, for HARDWARE/CHECKSUM.
     pub previous: Option<Digests>,
+    /// OCS packages deployed here, for `DOWNLOAD/HISTORY` (XML only).
+    pub download_history: Vec<String>,
     /// Whether the section digests are wanted (a server target keeps them; a local inventory
     /// says every section changed and skips the hashing).
     pub digests: bool,
@@ -422,6 +424,7 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
         s.text("KEYVALUE", value)?;
         s.end()?;
     }
+    s.download_history(&opts.download_history)?;
     if opts.wants(Category::Hardware) {
         hardware::gather(&mut ctx);
     }

@@ -187,6 +187,14 @@ pub trait Sink {
     /// Called once when everything was written.
     fn finish(&mut self) -> io::Result<()>;
 
+    /// The OCS packages this agent deployed, as the OCS server reads them
+    /// (`<DOWNLOAD><HISTORY><PACKAGE ID="…"/>…</HISTORY></DOWNLOAD>`); only the XML format has a
+    /// place for them.
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
+        let _ = ids;
+        Ok(())
+    }
+
     /// A text field; empty text is left out.
     fn text(&mut self, key: &str, value: &str) -> io::Result<()> {
         let value = value.trim();

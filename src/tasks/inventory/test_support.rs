@@ -26,6 +26,7 @@ pub fn run(
         asset_name: Default::default(),
         additional: Default::default(),
         keep: None,
+        download_history: Vec::new(),
     };
     let mut ctx = Context {
         opts: &opts,

@@ -89,6 +89,22 @@ impl<W: Write> Sink for XmlWriter<W> {
         self.field(key, Value::Str(value))
     }
 
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.open_tag("DOWNLOAD")?;
+        self.open_tag("HISTORY")?;
+        for id in ids {
+            self.indent()?;
+            self.out.write_all(b"<PACKAGE ID=\"")?;
+            write_xml_text(&mut self.out, id)?;
+            self.out.write_all(b"\"/>\n")?;
+        }
+        self.close_tag()?;
+        self.close_tag()
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.out.write_all(b"  </CONTENT>\n  <DEVICEID>")?;
         let deviceid = std::mem::take(&mut self.deviceid);
@@ -96,5 +112,30 @@ impl<W: Write> Sink for XmlWriter<W> {
         self.out
             .write_all(b"</DEVICEID>\n  <QUERY>INVENTORY</QUERY>\n</REQUEST>\n")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_download_history_is_written_as_the_ocs_server_reads_it() {
+        let mut w = XmlWriter::new(Vec::new(), "b-2026-01-01-00-00-00").unwrap();
+        w.download_history(&[]).unwrap();
+        w.download_history(&["1764620001".into(), "1764620002".into()])
+            .unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        assert_eq!(text.matches("<DOWNLOAD>").count(), 1, "{text}");
+        assert!(text.contains(
+            "    <DOWNLOAD>\n      <HISTORY>\n        <PACKAGE ID=\"1764620001\"/>\n        <PACKAGE ID=\"1764620002\"/>\n      </HISTORY>\n    </DOWNLOAD>\n"
+        ), "{text}");
+        #[cfg(feature = "client")]
+        {
+            let root = crate::protocol::xml::parse(&text).unwrap();
+            let h = root.child("CONTENT").unwrap().child("DOWNLOAD").unwrap().child("HISTORY").unwrap();
+            assert_eq!(h.children_named("PACKAGE").filter_map(|p| p.attr("ID")).collect::<Vec<_>>(), ["1764620001", "1764620002"]);
+        }
     }
 }
