@@ -270,9 +270,9 @@ def check_conf_files(c, binary, work):
            p.returncode == 0 and "printer" in p.stderr and os.listdir(out), p.stderr[-400:])
     p = run(binary, ["--no-category", "sofware", "--local", out, "--vardir", os.path.join(work, "v")])
     c.true("--no-category with a typo: an error up front", p.returncode == 1 and "sofware" in p.stderr, p.stderr)
-    p = run(binary, ["--tasks", "deploy,inventory", "--local", out, "--vardir", os.path.join(work, "v")])
-    c.true("--tasks naming a task this build lacks: named, with the tasks it has",
-           p.returncode == 1 and "deploy" in p.stderr and "this build has: inventory" in p.stderr, p.stderr)
+    p = run(binary, ["--tasks", "esx,inventory", "--local", out, "--vardir", os.path.join(work, "v")])
+    c.true("--tasks naming a task uagent lacks (the GLPI agent's esx): named, with the tasks this build has",
+           p.returncode == 1 and "esx" in p.stderr and "this build has: inventory" in p.stderr, p.stderr)
 
 
 class Prolog(BaseHTTPRequestHandler):

@@ -320,6 +320,10 @@ impl<S: Sink + ?Sized> Sink for Merge<'_, S> {
         self.inner.end()
     }
 
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
+        self.inner.download_history(ids)
+    }
+
     fn scalar(&mut self, key: &'static str, value: &str) -> io::Result<()> {
         self.flush_list()?;
         self.inner.scalar(key, value)

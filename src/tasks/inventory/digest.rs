@@ -184,6 +184,10 @@ impl Sink for Discard {
     fn end(&mut self) -> io::Result<()> {
         Ok(())
     }
+    fn download_history(&mut self, _ids: &[String]) -> io::Result<()> {
+        Ok(())
+    }
+
     fn scalar(&mut self, _: &'static str, _: &str) -> io::Result<()> {
         Ok(())
     }

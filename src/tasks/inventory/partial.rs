@@ -191,6 +191,10 @@ impl Sink for Filter<'_> {
         self.inner.end()
     }
 
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
+        self.inner.download_history(ids)
+    }
+
     fn scalar(&mut self, key: &'static str, value: &str) -> io::Result<()> {
         self.inner.scalar(key, value)
     }

@@ -189,11 +189,8 @@ pub trait Sink {
 
     /// The OCS packages this agent deployed, as the OCS server reads them
     /// (`<DOWNLOAD><HISTORY><PACKAGE ID="…"/>…</HISTORY></DOWNLOAD>`); only the XML format has a
-    /// place for them.
-    fn download_history(&mut self, ids: &[String]) -> io::Result<()> {
-        let _ = ids;
-        Ok(())
-    }
+    /// place for them. No default: a sink that wraps another must pass them on.
+    fn download_history(&mut self, ids: &[String]) -> io::Result<()>;
 
     /// A text field; empty text is left out.
     fn text(&mut self, key: &str, value: &str) -> io::Result<()> {

@@ -93,6 +93,10 @@ impl Sink for Recorder {
     fn end(&mut self) -> io::Result<()> {
         Ok(())
     }
+    fn download_history(&mut self, _ids: &[String]) -> io::Result<()> {
+        Ok(())
+    }
+
     fn scalar(&mut self, _key: &'static str, _value: &str) -> io::Result<()> {
         Ok(())
     }

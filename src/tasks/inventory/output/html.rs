@@ -106,6 +106,10 @@ impl<W: Write> Sink for HtmlWriter<W> {
         }
     }
 
+    fn download_history(&mut self, _ids: &[String]) -> io::Result<()> {
+        Ok(())
+    }
+
     fn scalar(&mut self, key: &'static str, value: &str) -> io::Result<()> {
         self.close_list()?;
         write!(self.out, "<p><b>{key}</b>: ")?;

@@ -596,6 +596,11 @@ impl<W: Write> Sink for JsonWriter<W> {
         Ok(())
     }
 
+    /// GLPI's JSON has no place for OCS's package history.
+    fn download_history(&mut self, _ids: &[String]) -> io::Result<()> {
+        Ok(())
+    }
+
     fn scalar(&mut self, key: &'static str, value: &str) -> io::Result<()> {
         self.close_list()?;
         let name = key.to_ascii_lowercase();
