@@ -118,6 +118,9 @@ registry! {
     Wakeonlan(wakeonlan) if cfg(feature = "wakeonlan"):
         "wakeonlan", "wake-on-LAN", feature "wakeonlan", launcher "uagent-wakeonlan",
         prolog Some("WAKEONLAN");
+    Netdiscovery(netdiscovery) if cfg(feature = "netdiscovery"):
+        "netdiscovery", "network discovery", feature "netdiscovery",
+        launcher "uagent-netdiscovery", prolog Some("NETDISCOVERY");
 }
 
 /// The task named `name`, built here or not.
