@@ -96,6 +96,8 @@ unit() {
   cargo test -q --features full
   cargo clippy -q --no-default-features --features client -- -D warnings
   cargo clippy -q --features full -- -D warnings
+  # The network discovery and its SNMP client need UDP only: they build without the HTTP client.
+  cargo clippy -q --no-default-features --features minimal,netdiscovery -- -D warnings
 }
 
 # The host's release binary (built here: a failed build stops the stage before any check).

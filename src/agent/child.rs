@@ -13,6 +13,7 @@ use smol::stream::StreamExt;
 use smol::Timer;
 
 use super::PassArgs;
+use crate::core::frame::FrameReader;
 use crate::tasks;
 
 /// Most bytes a task may write on its standard output (a compressed inventory is ~50 KB).
@@ -83,9 +84,18 @@ async fn within<T>(
     .await
 }
 
+/// Writes `input` (if any) on the child's standard input and closes it. A task that dies
+/// before reading says so by its exit code, not by this write.
+async fn feed(stdin: Option<smol::process::ChildStdin>, input: Option<String>) {
+    if let (Some(mut pipe), Some(text)) = (stdin, input) {
+        let _ = pipe.write_all(text.as_bytes()).await;
+    }
+}
+
 /// Runs `uagent task <name> <args…>` with a time limit and returns what it wrote on its
-/// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
-/// lines are relayed.
+/// standard output (or lets it write on the agent's own with `inherit_stdout`). What the task
+/// reads on its standard input ([`tasks::Command::stdin`]) is written there. Its log lines are
+/// relayed.
 pub async fn run(
     task: &tasks::Command,
     limit: Duration,
@@ -94,9 +104,10 @@ pub async fn run(
     let name = task.name();
     let mut args = vec!["task".to_string()];
     args.extend(task.to_argv());
+    let input = task.stdin();
     let mut child = spawn(
         &args,
-        false,
+        input.is_some(),
         if inherit_stdout {
             Stdio::inherit()
         } else {
@@ -104,6 +115,7 @@ pub async fn run(
         },
     )?;
     log::debug!("started task {name} (pid {})", child.id());
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let read_out = async {
@@ -121,7 +133,11 @@ pub async fn run(
         Ok(out)
     };
     let (out, status) = within(limit, async {
-        let (out, ()) = future::zip(read_out, lines(stderr, &crate::core::logger::relay)).await;
+        let ((out, ()), ()) = future::zip(
+            future::zip(read_out, lines(stderr, &crate::core::logger::relay)),
+            feed(stdin, input),
+        )
+        .await;
         Ok((
             out,
             child
@@ -137,6 +153,66 @@ pub async fn run(
     } else {
         Err(TaskError::Failed(status.to_string()))
     }
+}
+
+/// Runs a task that writes its results as frames ([`crate::core::frame`]) and hands each one
+/// to `on_frame` as it arrives (the agent sends it to the server meanwhile; the task waits on
+/// the pipe while it does). Same time limit, standard input and log relay as [`run`].
+pub async fn run_frames(
+    task: &tasks::Command,
+    limit: Duration,
+    mut on_frame: impl AsyncFnMut(Vec<u8>),
+) -> Result<(), TaskError> {
+    let name = task.name();
+    let mut args = vec!["task".to_string()];
+    args.extend(task.to_argv());
+    let input = task.stdin();
+    let mut child = spawn(&args, input.is_some(), Stdio::piped())?;
+    log::debug!("started task {name} (pid {})", child.id());
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read_frames = async {
+        let Some(mut out) = stdout else {
+            return Ok(());
+        };
+        let mut reader = FrameReader::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = out
+                .read(&mut buf)
+                .await
+                .map_err(|e| TaskError::Io(e.to_string()))?;
+            if n == 0 {
+                return reader.finish().map_err(|e| TaskError::Io(e.to_string()));
+            }
+            reader.push(&buf[..n]);
+            while let Some(frame) = reader
+                .next_frame()
+                .map_err(|e| TaskError::Io(e.to_string()))?
+            {
+                on_frame(frame).await;
+            }
+        }
+    };
+    within(limit, async {
+        let ((frames, ()), ()) = future::zip(
+            future::zip(read_frames, lines(stderr, &crate::core::logger::relay)),
+            feed(stdin, input),
+        )
+        .await;
+        let status = child
+            .status()
+            .await
+            .map_err(|e| TaskError::Io(e.to_string()))?;
+        frames?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(TaskError::Failed(status.to_string()))
+        }
+    })
+    .await
 }
 
 /// Runs `uagent pass ARGS…` with a time limit, `settings` on its standard input, giving each

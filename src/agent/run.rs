@@ -270,7 +270,7 @@ impl Agent {
                 self.schedule_retry(i);
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
-                    if let Some(body) = self.make_inventory(i, json, outcome).await {
+                    if let Some(body) = self.make_inventory(i, json, None, outcome).await {
                         self.spool(i, json, &body);
                         self.targets[i].discard_digests();
                     }
@@ -324,8 +324,12 @@ impl Agent {
             }
         };
         let force = self.settings.schedule.force;
+        let ipdiscover = match &answer {
+            PrologAnswer::Xml(p) => ipdiscover_order(p),
+            PrologAnswer::Glpi(_) => None,
+        };
         if (send_inventory || force) && self.wants_task("inventory") {
-            if let Some(body) = self.make_inventory(i, json, outcome).await {
+            if let Some(body) = self.make_inventory(i, json, ipdiscover, outcome).await {
                 match server.send_inventory(&body, json).await {
                     Ok(reply) => {
                         log::info!(
@@ -350,7 +354,7 @@ impl Agent {
             log::info!("{url_text}: no inventory wanted now (--force sends one anyway)");
         }
         if let PrologAnswer::Xml(p) = &answer {
-            self.prolog_tasks(i, p, outcome).await;
+            self.prolog_tasks(i, p, &server, outcome).await;
         }
         self.schedule_next(i, period_hours);
     }
@@ -374,7 +378,13 @@ impl Agent {
 
     /// The tasks a PROLOG reply orders through its OPTIONs (wake-on-LAN, …), one after the
     /// other, each in its own process.
-    async fn prolog_tasks(&self, i: usize, prolog: &Prolog, outcome: &mut Outcome) {
+    async fn prolog_tasks(
+        &self,
+        i: usize,
+        prolog: &Prolog,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
         let name = self.targets[i].name();
         for info in tasks::ALL {
             let Some(option) = info.prolog_option.and_then(|o| prolog.option(o)) else {
@@ -403,6 +413,15 @@ impl Agent {
                 continue;
             };
             cmd.set_debug(self.settings.log.debug > 0);
+            #[cfg(feature = "netdiscovery")]
+            if let Command::Netdiscovery(a) = &mut cmd {
+                a.deviceid = Some(self.deviceid.clone());
+                a.sysobject_ids = self.settings.tasks.sysobject_ids.clone();
+                let args = a.clone();
+                self.netdiscovery(name, &cmd, args, server, outcome).await;
+                continue;
+            }
+            let _ = server;
             if let Err(e) = self.task(&cmd, false).await {
                 log::error!("{name}: the {} task {e}", info.name);
                 outcome.task_failed = true;
@@ -410,10 +429,80 @@ impl Agent {
         }
     }
 
+    /// A discovery job: each message the task writes goes to the server as it arrives. When
+    /// the task does not finish (time limit, failure), the server is told with an EXIT.
+    #[cfg(feature = "netdiscovery")]
+    async fn netdiscovery(
+        &self,
+        name: &str,
+        cmd: &Command,
+        args: tasks::netdiscovery::Args,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
+        use std::cell::Cell;
+        let limit = tasks::netdiscovery::time_limit(
+            &args,
+            Duration::from_secs(self.settings.tasks.task_timeout),
+        );
+        let sent = Cell::new(0usize);
+        let failed: Cell<Option<CommError>> = Cell::new(None);
+        let dropped = Cell::new(0usize);
+        self.set_status("running task netdiscovery");
+        let result = child::run_frames(cmd, limit, async |msg: Vec<u8>| {
+            let err = failed.take();
+            if err.is_some() {
+                // The server could not be reached: the rest would fail the same way.
+                dropped.set(dropped.get() + 1);
+                failed.set(err);
+                return;
+            }
+            match server.send_message("NETDISCOVERY message", &msg).await {
+                Ok(_) => sent.set(sent.get() + 1),
+                Err(e) => failed.set(Some(e)),
+            }
+        })
+        .await;
+        self.set_status("waiting");
+        if let Some(e) = failed.take() {
+            log::error!(
+                "{name}: {e}; {} discovery message(s) not sent",
+                dropped.get() + 1
+            );
+            outcome.comm(&e);
+            return;
+        }
+        log::info!("{name}: {} discovery message(s) sent", sent.get());
+        if let Err(e) = result {
+            log::error!("{name}: the netdiscovery task {e}");
+            outcome.task_failed = true;
+            if let Some(pid) = args.stdin().and_then(|t| tasks::netdiscovery::job_pid(&t)) {
+                let exit = tasks::netdiscovery::exit_message(&self.deviceid, &pid);
+                if let Err(e) = server.send_message("NETDISCOVERY EXIT", &exit).await {
+                    log::error!("{name}: cannot send the EXIT of the discovery: {e}");
+                }
+            }
+        }
+    }
+
     /// Runs the inventory task for a server target: its zlib-compressed output.
-    async fn make_inventory(&self, i: usize, json: bool, outcome: &mut Outcome) -> Option<Vec<u8>> {
+    async fn make_inventory(
+        &self,
+        i: usize,
+        json: bool,
+        ipdiscover: Option<(String, Option<String>)>,
+        outcome: &mut Outcome,
+    ) -> Option<Vec<u8>> {
         let t = &self.targets[i];
         let mut args = self.inventory_args(t, if json { "json" } else { "xml" });
+        if let Some((subnet, latency)) = ipdiscover {
+            log::info!(
+                "{}: the server asks for an IpDiscover sweep of {subnet}",
+                t.name()
+            );
+            args.ipdiscover = Some(subnet);
+            args.ipdisc_lat = latency;
+        }
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
         args.digests_out = Some(t.new_digests_file().to_string_lossy().into_owned());
@@ -473,6 +562,23 @@ impl Agent {
         .max(60);
         t.state.next_run = time::now() + retry_delay(t.state.errors, cap) as i64;
     }
+}
+
+/// OCS IpDiscover's order in a PROLOG reply: `<PARAM IPDISC_LAT="100">subnet</PARAM>` (or the
+/// legacy `<PARAM>subnet</PARAM>`); the inventory carries the result.
+fn ipdiscover_order(p: &Prolog) -> Option<(String, Option<String>)> {
+    let param = p
+        .option("IPDISCOVER")?
+        .params
+        .iter()
+        .find(|n| n.name.eq_ignore_ascii_case("PARAM"))?;
+    let subnet = param.text.trim();
+    (!subnet.is_empty()).then(|| {
+        (
+            subnet.to_string(),
+            param.attr("IPDISC_LAT").map(str::to_string),
+        )
+    })
 }
 
 /// The host name as the runs see it (for logs).

@@ -143,6 +143,8 @@ settings! {
             "TAG sent in ACCOUNTINFO";
         no_category: Vec<String> = Vec::new(), "no-category", None, "LIST",
             "inventory categories to leave out, comma-separated";
+        sysobject_ids: Option<String> = None, "sysobject-ids", None, "FILE",
+            "GLPI's sysobject.ids, to type network devices (default: the GLPI or FusionInventory agent's copy)";
     }
     /// How the servers are reached.
     connection: Connection {

@@ -13,7 +13,7 @@ const MAX_LENGTH_DIGITS: usize = 10;
 
 /// Writes one frame.
 pub fn write_frame(out: &mut dyn Write, body: &[u8]) -> io::Result<()> {
-    write!(out, "{}\n", body.len())?;
+    writeln!(out, "{}", body.len())?;
     out.write_all(body)?;
     out.flush()
 }

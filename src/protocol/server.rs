@@ -202,6 +202,11 @@ impl Server<'_> {
         })
     }
 
+    /// Sends one task message (an XML document such as a NETDISCOVERY one); the decoded reply.
+    pub async fn send_message(&self, what: &str, body: &[u8]) -> Result<Vec<u8>, CommError> {
+        self.post(what, body, &[]).await
+    }
+
     /// Sends an inventory already zlib-compressed (XML, or GLPI JSON with `json`).
     pub async fn send_inventory(
         &self,

@@ -4,7 +4,8 @@
 //! This file is the registry: one line per task gives its folder, the Cargo feature that
 //! builds it, its name, its launcher and which server order starts it. A task folder has its
 //! `Args` (one argh command line for the launcher and for `uagent task NAME`, with the
-//! `to_argv` the agent starts it with) and `main(&Args) -> i32`.
+//! `to_argv` the agent starts it with, and `stdin()`: what the task reads on its standard
+//! input, for what must not go on a command line) and `main(&Args) -> i32`.
 
 use crate::core::{exit, logger};
 
@@ -102,6 +103,12 @@ macro_rules! registry {
                     ), )*
                     _ => None,
                 }
+            }
+
+            /// What the task reads on its standard input (a job's secrets, kept off the
+            /// command line), if anything.
+            pub fn stdin(&self) -> Option<String> {
+                match self { $( #[cfg($($cfg)*)] Command::$Variant(a) => a.stdin(), )* }
             }
 
             /// Runs the task in this process; its exit code.
@@ -222,6 +229,15 @@ mod tests {
         cases.push(Command::Wakeonlan(wakeonlan::Args {
             mac: vec!["00:11:22:aa:bb:cc".into()],
             ip: vec!["".into()],
+            ..Default::default()
+        }));
+        #[cfg(feature = "netdiscovery")]
+        cases.push(Command::Netdiscovery(netdiscovery::Args {
+            community: vec!["on the command line by hand".into()],
+            deviceid: Some("box-2026-01-01-00-00-00".into()),
+            sysobject_ids: Some("/usr/share/glpi-agent/sysobject.ids".into()),
+            frames: true,
+            control: true,
             ..Default::default()
         }));
         for cmd in cases {

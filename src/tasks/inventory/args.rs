@@ -52,12 +52,23 @@ pub struct Args {
     /// zlib-compress what goes to stdout
     #[argh(switch, hidden_help)]
     pub compress: bool,
+    /// OCS IpDiscover: sweep this subnet (as the server names it) and add IPDISCOVER
+    #[argh(option, hidden_help)]
+    pub ipdiscover: Option<String>,
+    /// OCS IpDiscover: milliseconds between two ARP requests (the server's IPDISC_LAT)
+    #[argh(option, hidden_help)]
+    pub ipdisc_lat: Option<String>,
 }
 
 impl Args {
     /// The inventory is ordered by the PROLOG reply's RESPONSE, not by an OPTION.
     #[cfg(feature = "client")]
     pub fn from_prolog(_: &crate::protocol::messages::OptionBlock) -> Option<Args> {
+        None
+    }
+
+    /// Nothing goes on the task's standard input.
+    pub fn stdin(&self) -> Option<String> {
         None
     }
 
@@ -80,6 +91,8 @@ impl Args {
         each("accountinfo", &self.accountinfo);
         each("digests", self.digests.as_slice());
         each("digests-out", self.digests_out.as_slice());
+        each("ipdiscover", self.ipdiscover.as_slice());
+        each("ipdisc-lat", self.ipdisc_lat.as_slice());
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
@@ -117,6 +130,8 @@ mod tests {
             digests: Some("/s/digests".into()),
             digests_out: Some("/s/digests.new".into()),
             compress: true,
+            ipdiscover: Some("192.168.1.0".into()),
+            ipdisc_lat: Some("100".into()),
         };
         for a in [Args::default(), full] {
             let argv = a.to_argv();

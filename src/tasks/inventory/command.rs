@@ -104,6 +104,7 @@ pub fn main(a: &Args) -> i32 {
         accountinfo,
         skip,
         digests: a.digests_out.is_some(),
+        ipdiscover: a.ipdiscover.clone().map(|s| (s, a.ipdisc_lat.clone())),
         previous,
     };
     let (result, place) = match &a.output {

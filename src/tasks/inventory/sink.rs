@@ -39,11 +39,14 @@ pub enum Section {
     Batteries,
     Processes,
     AccountInfo,
+    /// OCS IpDiscover's result (`IPDISCOVER/H{I,M,N}`): the hosts of the subnet the server
+    /// elected this agent to scan.
+    IpDiscover,
     Hardware,
 }
 
 impl Section {
-    pub const ALL: [Section; 20] = [
+    pub const ALL: [Section; 21] = [
         Section::OperatingSystem,
         Section::Bios,
         Section::Cpus,
@@ -63,6 +66,7 @@ impl Section {
         Section::Batteries,
         Section::Processes,
         Section::AccountInfo,
+        Section::IpDiscover,
         Section::Hardware,
     ];
 
@@ -88,6 +92,7 @@ impl Section {
             Section::Batteries => "BATTERIES",
             Section::Processes => "PROCESSES",
             Section::AccountInfo => "ACCOUNTINFO",
+            Section::IpDiscover => "IPDISCOVER",
             Section::Hardware => "HARDWARE",
         }
     }
@@ -113,7 +118,7 @@ impl Section {
             Section::LocalGroups => "local_groups",
             Section::Batteries => "batteries",
             Section::Processes => "processes",
-            Section::AccountInfo => return None,
+            Section::AccountInfo | Section::IpDiscover => return None,
             Section::Hardware => "hardware",
         })
     }

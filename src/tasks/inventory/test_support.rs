@@ -22,6 +22,7 @@ pub fn run(
         skip,
         previous: None,
         digests: false,
+        ipdiscover: None,
     };
     let mut ctx = Context {
         opts: &opts,

@@ -32,6 +32,11 @@ pub struct Args {
 }
 
 impl Args {
+    /// Nothing goes on the task's standard input.
+    pub fn stdin(&self) -> Option<String> {
+        None
+    }
+
     /// The arguments that parse back into these (after `uagent task wakeonlan`).
     pub fn to_argv(&self) -> Vec<String> {
         let mut out = Vec::new();

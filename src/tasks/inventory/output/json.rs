@@ -271,7 +271,7 @@ fn field_spec(
             "CMD" => ("cmd", Str),
             _ => return None,
         },
-        (Section::AccountInfo, _) => return None,
+        (Section::AccountInfo | Section::IpDiscover, _) => return None,
     };
     Some(spec)
 }
