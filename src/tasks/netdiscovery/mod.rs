@@ -35,7 +35,7 @@ use probes::PingKind;
 use sysobject::SysObjectIds;
 
 use crate::core::exit;
-use crate::snmp::{Agent, Credential, Session, SessionOptions, WalkFile};
+use crate::snmp::{self, Agent, Credential, Session, SessionOptions, WalkFile};
 use crate::sys::Root;
 
 /// Receive buffer of a discovery request: the few values asked fit in far less, and many
@@ -60,39 +60,57 @@ impl Scan<'_> {
         }
     }
 
-    /// The first credential and port that answers, and what the agent says.
+    /// The first credential and port (in the job's order) that answers, and what the agent
+    /// says. Every credential and port is tried at once, so that a silent address costs one
+    /// timeout whatever the number of credentials.
     async fn snmp(&self, ip: Ipv4Addr, range: &Range) -> Option<Device> {
         let ports: Vec<u16> = if range.ports.is_empty() {
             vec![SNMP_PORT]
         } else {
             range.ports.clone()
         };
-        for port in ports {
+        let mut tries = Vec::new();
+        for &port in &ports {
             for c in &self.job.credentials {
                 let port = c.port.unwrap_or(port);
-                let cred = Credential::community(c.version, &c.community);
-                let session = match Session::open(SocketAddr::from((ip, port)), cred, self.snmp_options()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::debug!("{ip}: {e}");
-                        return None;
-                    }
-                };
-                let mut agent = Agent::Live(session);
-                let mut d = Device::default();
-                match device::snmp_discover(&mut agent, ip, &self.ids, &mut d).await {
-                    Ok(()) => {
-                        d.authsnmp = Some(c.id.clone());
-                        if port != SNMP_PORT {
-                            d.authport = Some(port.to_string());
-                        }
-                        return Some(d);
-                    }
-                    Err(e) => log::debug!("{ip}:{port}: credential {} v{}: {e}", c.id, c.version.name()),
+                if !tries.iter().any(|(p, x): &(u16, &job::Credential)| *p == port && x.id == c.id) {
+                    tries.push((port, c));
                 }
             }
         }
-        None
+        let probes = tries.iter().map(|(port, c)| async move {
+            let cred = Credential::community(c.version, &c.community);
+            let mut s = Session::open(SocketAddr::from((ip, *port)), cred, self.snmp_options()).ok()?;
+            match s.get(&[snmp::oid(".1.3.6.1.2.1.1.1.0"), snmp::oid(".1.3.6.1.2.1.1.2.0")]).await {
+                Ok(v) if v.iter().any(|(_, v)| v.is_value()) => Some(s),
+                Ok(_) => None,
+                Err(e) => {
+                    log::debug!("{ip}:{port}: credential {} v{}: {e}", c.id, c.version.name());
+                    None
+                }
+            }
+        });
+        let answered = join_all(probes.collect()).await;
+        let (i, session) = answered
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, s)| Some((i, s?)))?;
+        let (port, c) = tries[i];
+        let mut agent = Agent::Live(session);
+        let mut d = Device::default();
+        match device::snmp_discover(&mut agent, ip, &self.ids, &mut d).await {
+            Ok(()) => {
+                d.authsnmp = Some(c.id.clone());
+                if port != SNMP_PORT {
+                    d.authport = Some(port.to_string());
+                }
+                Some(d)
+            }
+            Err(e) => {
+                log::debug!("{ip}:{port}: credential {}: {e}", c.id);
+                None
+            }
+        }
     }
 
     /// Every probe of one address, merged: NetBIOS, then ICMP, then the neighbour table, then
@@ -137,6 +155,31 @@ impl Scan<'_> {
         }
         d
     }
+}
+
+/// Runs every future to its end, all at once; their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futures.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// Scans every address of `job`, `job.threads` at a time, and hands each device found to
