@@ -7,7 +7,8 @@ NetBIOS node, a silent host and empty addresses.
    and type (values read from the recording, the namespaces' interfaces, sysobject.ids), and
    writes START, NBIP, the DEVICEs and END twice.
 2. ICMP from an unprivileged process through an ICMP datagram socket (ping_group_range).
-3. `--file WALK` beside the Perl agent's `fusioninventory-netdiscovery --file` on the same walk.
+3. `--file WALK` beside the Perl agent's reading of the same walk (`fusioninventory-netinventory
+   --file`: Fusion 2.6's netdiscovery has no --file).
 4. The agent against a GLPI-plugin-style stand-in of this file (`--serve`): a PROLOG with a
    NETDISCOVERY job; the messages arrive as the scan goes, in order, with PROCESSNUMBER = PID;
    the job's community is on no command line; malformed jobs get a clear error and no scan;
@@ -139,14 +140,20 @@ def walk_file(lab, binary, work):
             "--deviceid", DEVICEID, check=False)
     ours = [fields(d) for d in documents(p.stdout) if kind(d) == "DEVICE"]
     checks.equal("--file: one device, at 1.1.1.1", ["1.1.1.1"], [d.get("IP") for d in ours])
-    ref = run("fusioninventory-netdiscovery", "--file", walk, check=False)
-    theirs = [fields(d) for d in documents(ref.stdout) if kind(d) == "DEVICE"]
-    if not checks.true("--file: fusioninventory-netdiscovery read the same walk", theirs, ref.stderr[-800:]):
+    # Fusion 2.6's netdiscovery has no --file; its netinventory reads walks and types the
+    # device by the same rules (its INFO section).
+    ref = run("fusioninventory-netinventory", "--host", "1.1.1.1", "--file", walk, check=False)
+    m = re.search(r"<INFO>(.*?)</INFO>", ref.stdout, re.S)
+    if not checks.true("--file: fusioninventory-netinventory read the same walk", m, ref.stderr[-800:]):
         return
-    for k in ("SNMPHOSTNAME", "MAC", "TYPE", "MANUFACTURER", "DESCRIPTION"):
-        a = (ours[0].get(k) or "").lower() if ours else None
-        b = (theirs[0].get(k) or "").lower()
-        checks.equal(f"--file: {k} as the Perl agent reads it", b, a)
+    info = m.group(1)
+    theirs = dict(re.findall(r"<(\w+)>([^<]*)</\1>", re.sub(r"<IPS>.*?</IPS>", "", info, flags=re.S)))
+    theirs["IPS"] = ",".join(re.findall(r"<IP>(.*?)</IP>", info))
+    mine = ours[0] if ours else {}
+    for k, ref_key in (("SNMPHOSTNAME", "NAME"), ("DESCRIPTION", "COMMENTS"), ("MAC", "MAC"), ("TYPE", "TYPE"),
+                       ("MANUFACTURER", "MANUFACTURER"), ("MODEL", "MODEL"), ("SERIAL", "SERIAL"),
+                       ("FIRMWARE", "FIRMWARE"), ("IPS", "IPS")):
+        checks.equal(f"--file: {k} as the Perl agent reads it", theirs.get(ref_key), mine.get(k))
 
 
 # --- the GLPI-plugin-style stand-in -------------------------------------------------------------

@@ -122,7 +122,7 @@ def sysobject_entry(oid):
 
 
 class Lab:
-    def __init__(self, with_services=True):
+    def __init__(self, with_services=True, services=("snmpsim", "snmpd", "nbstat")):
         self.pid = os.getpid()
         self.short = self.pid % 100000
         self.ns = {name: f"nd-{name}-{self.pid}" for name in HOSTS}
@@ -131,6 +131,7 @@ class Lab:
         self.tmp = tempfile.mkdtemp(prefix="nd-lab-")
         os.chmod(self.tmp, 0o755)
         self.with_services = with_services
+        self.services = services
         self.macs = {}
         self.netns_etc = []
 
@@ -181,6 +182,11 @@ class Lab:
         return p
 
     def _services(self):
+        if "nbstat" in self.services:
+            self.spawn("nbstat", [sys.executable, os.path.abspath(__file__), "--responder",
+                                  self.ip("nbstat"), self.macs["nbstat"]])
+        if "snmpsim" not in self.services:
+            return
         # snmpsim with the trimmed recording; the community is the file's name.
         data = os.path.join(self.tmp, "snmpsim-data")
         cache = os.path.join(self.tmp, "snmpsim-cache")
@@ -205,9 +211,6 @@ class Lab:
         os.makedirs(persist)
         self.spawn("snmpd", ["snmpd", "-f", "-Lo", "-C", "-c", conf, f"udp:{self.ip('snmpd')}:161"],
                    env=dict(os.environ, SNMP_PERSISTENT_DIR=persist))
-        # NetBIOS and DNS.
-        self.spawn("nbstat", [sys.executable, os.path.abspath(__file__), "--responder",
-                              self.ip("nbstat"), self.macs["nbstat"]])
         for name, community in (("snmpsim", "c3750"), ("snmpd", "lab")):
             ok = wait_for(lambda: run(*self.exec("scanner"), "snmpget", "-v2c", "-c", community,
                                       "-t", "1", "-r", "0", "-On", self.ip(name),
