@@ -2,7 +2,7 @@
 //! ranges is probed by SNMP with each credential and port, NetBIOS node status, ICMP echo and
 //! the kernel's neighbour table, and each address that answers becomes a DEVICE message.
 //!
-//! One process, one smol executor: `threads` addresses are in flight at once (the server's
+//! One process, one event loop: `threads` addresses are in flight at once (the server's
 //! THREADS_DISCOVERY), each probed by its SNMP, NetBIOS and ICMP requests together, so a
 //! silent address costs one timeout, not the sum of them. Results are written as they come.
 //! A server's job comes on standard input (see [`job`]); the agent relays each message to the
@@ -25,7 +25,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use smol::{future, LocalExecutor};
+use smol::future;
 
 pub use args::Args;
 pub use device::Device;
@@ -40,7 +40,7 @@ use crate::sys::Root;
 
 /// Receive buffer of a discovery request: the few values asked fit in far less, and many
 /// requests are in flight at once.
-const DISCOVERY_DATAGRAM: usize = 8192;
+const DISCOVERY_DATAGRAM: usize = 4096;
 
 /// What every probe of a job shares.
 struct Scan<'a> {
@@ -196,34 +196,25 @@ fn run_job(job: &Job, sysobject_ids: Option<&str>, found: &mut dyn FnMut(&Device
             .iter()
             .flat_map(|r| r.addresses().map(move |ip| (r, ip))),
     );
-    let (tx, rx) = smol::channel::bounded::<Device>(job.threads);
-    let ex = LocalExecutor::new();
-    let mut workers = Vec::new();
-    for _ in 0..job.threads.min(job.address_count() as usize).max(1) {
-        let tx = tx.clone();
-        let (scan, queue) = (&scan, &queue);
-        workers.push(ex.spawn(async move {
+    let found = RefCell::new(found);
+    let count = std::cell::Cell::new(0usize);
+    // `threads` workers, each taking the next address when it is done with one: no executor,
+    // no channel, one event loop.
+    let workers: Vec<_> = (0..job.threads.min(job.address_count() as usize).max(1))
+        .map(|_| async {
             loop {
                 let next = queue.borrow_mut().next();
                 let Some((range, ip)) = next else { break };
                 let d = scan.address(ip, range).await;
-                if tx.send(d).await.is_err() {
-                    break;
+                if d.found() {
+                    count.set(count.get() + 1);
+                    (found.borrow_mut())(&d);
                 }
             }
-        }));
-    }
-    drop(tx);
-    let mut count = 0;
-    smol::block_on(ex.run(async {
-        while let Ok(d) = rx.recv().await {
-            if d.found() {
-                count += 1;
-                found(&d);
-            }
-        }
-    }));
-    count
+        })
+        .collect();
+    smol::block_on(join_all(workers));
+    count.get()
 }
 
 /// `--file WALK`: one device from a recorded walk, no network.
