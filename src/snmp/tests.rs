@@ -253,9 +253,18 @@ fn walk_files_read_every_form() {
 /// told to (as a v1-only agent would, by silence), and sends a spoofed or stray datagram
 /// before each real answer.
 fn responder(table: Vec<(Oid, Value)>, bulk: bool, community: &'static str) -> SocketAddr {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    responder_on("127.0.0.1:0", table, bulk, community)
+}
+
+fn responder_on(
+    bind: &str,
+    table: Vec<(Oid, Value)>,
+    bulk: bool,
+    community: &'static str,
+) -> SocketAddr {
+    let sock = UdpSocket::bind(bind).unwrap();
     let addr = sock.local_addr().unwrap();
-    let stray = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let stray = UdpSocket::bind(bind).unwrap();
     std::thread::spawn(move || {
         let mut buf = [0u8; 65536];
         sock.set_read_timeout(Some(Duration::from_secs(20)))
@@ -406,4 +415,13 @@ fn a_wrong_community_times_out_after_the_retries() {
         took >= Duration::from_millis(850) && took < Duration::from_secs(3),
         "{took:?}"
     );
+}
+
+#[test]
+fn requests_go_over_ipv6_too() {
+    let addr = responder_on("[::1]:0", table(), true, "lab");
+    assert!(addr.is_ipv6());
+    let mut s = session(addr, "lab");
+    let r = smol::block_on(s.get(&[o(".1.3.6.1.2.1.1.5.0")])).unwrap();
+    assert_eq!(r[0].1, Value::Octets(b"lab".to_vec()));
 }
