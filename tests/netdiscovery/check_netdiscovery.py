@@ -12,7 +12,8 @@ NetBIOS node, a silent host and empty addresses.
 4. The agent against a GLPI-plugin-style stand-in of this file (`--serve`): a PROLOG with a
    NETDISCOVERY job; the messages arrive as the scan goes, in order, with PROCESSNUMBER = PID;
    the job's community is on no command line; malformed jobs get a clear error and no scan;
-   a task that does not finish is followed by an EXIT.
+   a task that does not finish is followed by an EXIT; the launcher's messages written one file
+   each (`--output DIR`) are sent by the injector in their order.
 
     python3 tests/netdiscovery/check_netdiscovery.py --binary target/full/debug/uagent
 """
@@ -245,6 +246,20 @@ def with_server(lab, binary, work):
     times = [m["t"] for m in msgs]
     checks.true("agent: START reached the server before the scan ended (streamed, not batched)",
                 len(times) > 2 and times[-1] - times[0] > 0.5, f"{[round(t - times[0], 2) for t in times]}")
+
+    # The launcher's messages, one file each, sent by the injector in their order.
+    outdir = os.path.join(work, "messages")
+    os.makedirs(outdir)
+    p = run(*lab.exec("scanner"), binary, "netdiscovery", "--host", lab.ip("snmpd"), "--community", "lab", "--v2c",
+            "--control", "--deviceid", DEVICEID, "--output", outdir, check=False)
+    files = sorted(os.listdir(outdir))
+    checks.equal("launcher --output DIR: one file per message, in order",
+                 ["0001-start.xml", "0002-nbip.xml", f"0003-device-{lab.ip('snmpd')}.xml", "0004-end.xml", "0005-end.xml"], files)
+    open(log_file, "w").close()
+    p = run(*lab.exec("scanner"), binary, "inject", "--url", f"http://127.0.0.1:{port}/plugins/glpiinventory/",
+            "--directory", outdir, check=False)
+    checks.equal("injector: the launcher's files reach the server in their order",
+                 ["START", "NBIP", "DEVICE", "END", "END"], [kind(m["body"]) for m in posted()])
 
     # The job's community on no command line, and EXIT when the task does not finish.
     p = agent(job_xml(pid="4343"), env={"UAGENT_TASK_DELAY": "30"}, wait=False)
