@@ -21,6 +21,9 @@ use crate::sys::Root;
 pub const MIN_PREFIX: u8 = 16;
 /// Most latency between two requests accepted (ms); the server's default is 100.
 pub const MAX_LATENCY_MS: u64 = 1000;
+/// Longest sweep: a latency that would make it longer is shortened (a /16 at the server's
+/// default 100 ms would take 109 minutes, past any task's time limit).
+pub const MAX_SWEEP: Duration = Duration::from_secs(300);
 /// How long replies are awaited after the last request.
 const LAST_WAIT: Duration = Duration::from_millis(1000);
 /// Most hosts kept.
@@ -199,7 +202,17 @@ fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, Str
             return;
         }
     };
-    let latency = Duration::from_millis(order.latency_ms);
+    let hosts = u64::from(last.saturating_sub(first)) + 1;
+    let mut latency = Duration::from_millis(order.latency_ms);
+    if latency * (hosts.min(u64::from(u32::MAX)) as u32) > MAX_SWEEP {
+        latency = MAX_SWEEP / (hosts.max(1) as u32);
+        log::info!(
+            "IPDISCOVER: {hosts} addresses at {} ms would take longer than {} s: {} µs between requests",
+            order.latency_ms,
+            MAX_SWEEP.as_secs(),
+            latency.as_micros()
+        );
+    }
     for host in first..=last {
         let target = Ipv4Addr::from(host);
         if target == local.ip {

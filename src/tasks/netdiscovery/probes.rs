@@ -14,6 +14,8 @@ use crate::sys::Root;
 
 /// Largest neighbour table read.
 const MAX_ARP_TABLE: usize = 4 * 1024 * 1024;
+/// Most ICMP packets looked at while waiting for one echo reply.
+const MAX_PING_STRAYS: usize = 4096;
 /// Most names read from one NBSTAT answer.
 const MAX_NB_NAMES: usize = 64;
 /// How long a NetBIOS node gets to answer (RFC 1002's value, as the Perl agents wait).
@@ -173,7 +175,9 @@ pub async fn ping(ip: Ipv4Addr, kind: PingKind, timeout: Duration) -> bool {
     }
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 1500];
-    for _ in 0..64 {
+    // A raw socket sees every echo reply of the host (the other addresses' too): the deadline
+    // ends the wait, this bound only the work.
+    for _ in 0..MAX_PING_STRAYS {
         let recv = async { Some(sock.recv_from(&mut buf).await) };
         let timer = async {
             Timer::at(deadline).await;
