@@ -352,6 +352,7 @@ mod tests {
             Some("wakeonlan"),
             "a launcher is known even when this build lacks its task"
         );
+        assert_eq!(implied_command("uagent-netdiscovery"), Some("netdiscovery"));
         assert_eq!(implied_command("/usr/bin/uagent"), None);
     }
 

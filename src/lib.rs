@@ -12,6 +12,8 @@
 //!   command lines.
 //! - [`http`], [`protocol`]: our HTTP/1.1 parser and client; the messages of OCS and GLPI and the
 //!   conversation with one server.
+//! - [`snmp`]: the SNMP client the network tasks share (BER, v1/v2c messages, UDP requests,
+//!   walks, recorded walk files); UDP only, so it builds without the HTTP client.
 //! - [`tasks`]: the features (inventory, wake-on-LAN, …), each a folder with its own command
 //!   line, run as child processes of the agent or by hand.
 //! - [`httpd`]: the daemon's HTTP server; [`agent`]: the main process, its runs and its daemon;
@@ -50,6 +52,8 @@ pub mod httpd;
 pub mod inject;
 #[cfg(feature = "client")]
 pub mod protocol;
+#[cfg(feature = "snmp")]
+pub mod snmp;
 pub mod state;
 pub mod sys;
 pub mod tasks;

@@ -149,6 +149,8 @@ def check_package(rep, triple, set_, ipk, work):
     want_links = {"./usr/bin/uagent-inventory": "uagent"}
     if set_ != "minimal":
         want_links["./usr/bin/uagent-injector"] = "uagent"
+    if full:
+        want_links["./usr/bin/uagent-netdiscovery"] = "uagent"
     rep.equal(f"{t}: launcher links", want_links, links)
     if full:
         keep = data.extractfile("./lib/upgrade/keep.d/uagent").read().decode()

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon compat hostile deploy cross bench"
+ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan netdiscovery ipdiscover daemon compat hostile deploy cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -96,6 +96,8 @@ unit() {
   cargo test -q --features full
   cargo clippy -q --no-default-features --features client -- -D warnings
   cargo clippy -q --features full -- -D warnings
+  # The network discovery and its SNMP client need UDP only: they build without the HTTP client.
+  cargo clippy -q --no-default-features --features minimal,netdiscovery -- -D warnings
 }
 
 # The host's release binary (built here: a failed build stops the stage before any check).
@@ -159,6 +161,41 @@ wakeonlan() {
   cargo build -q --features full --target-dir target/full
   cargo build -q --no-default-features --features minimal --target-dir target/minimal
   python3 tests/wakeonlan/check_wakeonlan.py --binary "$repo/target/full/debug/uagent" --without "$repo/target/minimal/debug/uagent"
+}
+
+# snmpsim (PyPI) and its recordings (snmpsim-data), in a venv of Debian's python3, as the
+# network tests' lab runs them (tests/netdiscovery/lab.py).
+SNMPSIM_VENV=/var/lib/uagent-tests/snmpsim-venv
+snmpsim_venv() {
+  debs python3-venv
+  if [ -x "$SNMPSIM_VENV/bin/snmpsim-command-responder" ] && "$SNMPSIM_VENV/bin/python" -c 'import snmpsim_data' 2>/dev/null; then
+    return 0
+  fi
+  /usr/bin/python3 -m venv "$SNMPSIM_VENV"
+  # pysmi: snmpsim imports it without declaring it.
+  "$SNMPSIM_VENV/bin/pip" install -q snmpsim snmpsim-data pysmi
+}
+
+# The network tests' peers: Debian's snmpd and net-snmp client, the Perl agent's network tasks
+# (the reference runs), snmpsim.
+network_peers() {
+  debs iproute2 util-linux snmpd snmp fusioninventory-agent-task-network
+  snmpsim_venv
+}
+
+netdiscovery() {
+  say "netdiscovery: a /28 lab of network namespaces (snmpsim, snmpd, ICMP-only, NetBIOS, silent), the launcher, the agent against a GLPI-style stand-in, malformed jobs"
+  network_peers
+  cargo build -q --features full --target-dir target/full
+  python3 tests/netdiscovery/check_netdiscovery.py --binary "$repo/target/full/debug/uagent"
+}
+
+ipdiscover() {
+  say "ipdiscover: OCS IpDiscover from the lab against the real OCS server (forced election, netmap)"
+  debs iproute2 util-linux
+  cargo build -q --features full --target-dir target/full
+  bash tests/ocs/server-up.sh >/dev/null
+  python3 tests/netdiscovery/check_ipdiscover_ocs.py --binary "$repo/target/full/debug/uagent"
 }
 
 daemon() {
@@ -242,7 +279,7 @@ cross() {
 }
 
 bench() {
-  say "bench: inventory, half-managed HTTPS run and daemon, beside the Perl agents (x86_64 musl builds)"
+  say "bench: inventory, half-managed HTTPS run, daemon and network discovery, beside the Perl agents (x86_64 musl builds)"
   # What the benchmarks run, so that this stage also works on its own on a fresh machine.
   debs time hyperfine curl procps openssl
   # The Perl agent with its recommended packages (dmidecode, pciutils...), as admins install it.
@@ -256,6 +293,8 @@ bench() {
   python3 tests/bench/https_run.py --binary $out/default/uagent
   python3 tests/bench/daemon.py --binary $out/full/uagent
   python3 tests/bench/deploy_memory.py --binary $out/full/uagent
+  network_peers
+  python3 tests/bench/netdiscovery.py --binary $out/full/uagent
 }
 
 for s in $ALL_STAGES; do

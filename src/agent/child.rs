@@ -13,6 +13,7 @@ use smol::stream::StreamExt;
 use smol::Timer;
 
 use super::PassArgs;
+use crate::core::frame::FrameReader;
 use crate::tasks;
 
 /// Most bytes a task may write on its standard output (a compressed inventory is ~50 KB).
@@ -98,6 +99,17 @@ async fn within<T>(
     .await
 }
 
+/// What a task reads on its standard input: its name and arguments, never on its command
+/// line, then its own input (a deployment job) if any.
+fn task_input(task: &tasks::Command, job: Option<&[u8]>) -> Result<Vec<u8>, TaskError> {
+    let mut input = tasks::argv::encode(&task.to_argv());
+    if input.len() > tasks::argv::MAX_ARGS_BYTES {
+        return Err(TaskError::Arguments(input.len()));
+    }
+    input.extend_from_slice(job.unwrap_or_default());
+    Ok(input)
+}
+
 /// Runs `uagent task <name> <args…>` with a time limit and returns what it wrote on its
 /// standard output (or lets it write on the agent's own with `inherit_stdout`). Its log
 /// lines are relayed. `input` is written on its standard input (a job that must not be on its
@@ -109,13 +121,7 @@ pub async fn run(
     job: Option<&[u8]>,
 ) -> Result<Vec<u8>, TaskError> {
     let name = task.name();
-    // The name and arguments go on the task's standard input, never its command line; a
-    // task's own input (a deployment job) follows them there.
-    let mut input = tasks::argv::encode(&task.to_argv());
-    if input.len() > tasks::argv::MAX_ARGS_BYTES {
-        return Err(TaskError::Arguments(input.len()));
-    }
-    input.extend_from_slice(job.unwrap_or_default());
+    let input = task_input(task, job)?;
     let mut child = spawn(
         &["task".to_string()],
         true,
@@ -164,6 +170,64 @@ pub async fn run(
     } else {
         Err(TaskError::Failed(status.to_string()))
     }
+}
+
+/// Runs a task that writes its results as frames ([`crate::core::frame`]) and hands each one
+/// to `on_frame` as it arrives (the agent sends it to the server meanwhile; the task waits on
+/// the pipe while it does). Same time limit, standard input and log relay as [`run`].
+pub async fn run_frames(
+    task: &tasks::Command,
+    limit: Duration,
+    mut on_frame: impl AsyncFnMut(Vec<u8>),
+) -> Result<(), TaskError> {
+    let name = task.name();
+    let input = task_input(task, None)?;
+    let mut child = spawn(&["task".to_string()], true, Stdio::piped())?;
+    log::debug!("started task {name} (pid {})", child.id());
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read_frames = async {
+        let Some(mut out) = stdout else {
+            return Ok(());
+        };
+        let mut reader = FrameReader::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = out
+                .read(&mut buf)
+                .await
+                .map_err(|e| TaskError::Io(e.to_string()))?;
+            if n == 0 {
+                return reader.finish().map_err(|e| TaskError::Io(e.to_string()));
+            }
+            reader.push(&buf[..n]);
+            while let Some(frame) = reader
+                .next_frame()
+                .map_err(|e| TaskError::Io(e.to_string()))?
+            {
+                on_frame(frame).await;
+            }
+        }
+    };
+    within(limit, async {
+        let ((frames, ()), ()) = future::zip(
+            future::zip(read_frames, lines(stderr, &crate::core::logger::relay)),
+            feed(stdin, &input),
+        )
+        .await;
+        let status = child
+            .status()
+            .await
+            .map_err(|e| TaskError::Io(e.to_string()))?;
+        frames?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(TaskError::Failed(status.to_string()))
+        }
+    })
+    .await
 }
 
 /// Runs `uagent pass ARGS…` with a time limit, `settings` on its standard input, giving each

@@ -517,7 +517,7 @@ impl Agent {
                 self.targets[i].state.full_next = true;
                 // Nothing is lost: the inventory is made now and kept for the next contact.
                 if self.wants_task("inventory") {
-                    if let Some(body) = self.make_inventory(i, json, &[], outcome).await {
+                    if let Some(body) = self.make_inventory(i, json, &[], None, outcome).await {
                         self.spool(i, json, &body, outcome);
                         self.targets[i].discard_digests();
                     }
@@ -600,9 +600,13 @@ impl Agent {
             }
         };
         let force = self.settings.schedule.force || !self.settings.tasks.partial.is_empty();
+        let ipdiscover = match &answer {
+            PrologAnswer::Xml(p) => ipdiscover_order(p),
+            PrologAnswer::Glpi(_) => None,
+        };
         if (send_inventory || force) && self.wants_task("inventory") {
             let made = self
-                .make_inventory(i, json, &server_no_category, outcome)
+                .make_inventory(i, json, &server_no_category, ipdiscover, outcome)
                 .await;
             if let Some(body) = made {
                 match self.deliver(&server, i, &body, json, false).await {
@@ -634,7 +638,7 @@ impl Agent {
         }
         match &answer {
             PrologAnswer::Xml(p) => {
-                self.prolog_tasks(i, p, outcome).await;
+                self.prolog_tasks(i, p, &server, outcome).await;
                 self.glpi_deploy(i, None, outcome).await;
             }
             PrologAnswer::Glpi(c) => self.glpi_deploy(i, Some(c), outcome).await,
@@ -706,7 +710,13 @@ impl Agent {
 
     /// The tasks a PROLOG reply orders through its OPTIONs (wake-on-LAN, …), one after the
     /// other, each in its own process.
-    async fn prolog_tasks(&self, i: usize, prolog: &Prolog, outcome: &mut Outcome) {
+    async fn prolog_tasks(
+        &self,
+        i: usize,
+        prolog: &Prolog,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
         let name = self.targets[i].name();
         for info in tasks::ALL {
             let Some(option) = info.prolog_option.and_then(|o| prolog.option(o)) else {
@@ -739,6 +749,15 @@ impl Agent {
                 continue;
             };
             cmd.set_debug(self.settings.log.debug > 0);
+            #[cfg(feature = "netdiscovery")]
+            if let Command::Netdiscovery(a) = &mut cmd {
+                a.deviceid = Some(self.deviceid.clone());
+                a.sysobject_ids = self.settings.tasks.sysobject_ids.clone();
+                let args = a.clone();
+                self.netdiscovery(name, &cmd, args, server, outcome).await;
+                continue;
+            }
+            let _ = server;
             if let Err(e) = self.task(&cmd, false).await {
                 log::error!("{name}: the {} task {e}", info.name);
                 outcome.task_failed = true;
@@ -783,12 +802,69 @@ impl Agent {
         let _ = outcome;
     }
 
+    /// A discovery job: each message the task writes goes to the server as it arrives. When
+    /// the task does not finish (time limit, failure), the server is told with an EXIT.
+    #[cfg(feature = "netdiscovery")]
+    async fn netdiscovery(
+        &self,
+        name: &str,
+        cmd: &Command,
+        args: tasks::netdiscovery::Args,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
+        use std::cell::Cell;
+        let limit = tasks::netdiscovery::time_limit(
+            &args,
+            Duration::from_secs(self.settings.tasks.task_timeout),
+        );
+        let sent = Cell::new(0usize);
+        let failed: Cell<Option<CommError>> = Cell::new(None);
+        let dropped = Cell::new(0usize);
+        self.set_status("running task netdiscovery");
+        let result = child::run_frames(cmd, limit, async |msg: Vec<u8>| {
+            let err = failed.take();
+            if err.is_some() {
+                // The server could not be reached: the rest would fail the same way.
+                dropped.set(dropped.get() + 1);
+                failed.set(err);
+                return;
+            }
+            match server.send_message("NETDISCOVERY message", &msg).await {
+                Ok(_) => sent.set(sent.get() + 1),
+                Err(e) => failed.set(Some(e)),
+            }
+        })
+        .await;
+        self.set_status("waiting");
+        if let Some(e) = failed.take() {
+            log::error!(
+                "{name}: {e}; {} discovery message(s) not sent",
+                dropped.get() + 1
+            );
+            outcome.comm(&e);
+            return;
+        }
+        log::info!("{name}: {} discovery message(s) sent", sent.get());
+        if let Err(e) = result {
+            log::error!("{name}: the netdiscovery task {e}");
+            outcome.task_failed = true;
+            if let Some(pid) = args.job_text().and_then(tasks::netdiscovery::job_pid) {
+                let exit = tasks::netdiscovery::exit_message(&self.deviceid, &pid);
+                if let Err(e) = server.send_message("NETDISCOVERY EXIT", &exit).await {
+                    log::error!("{name}: cannot send the EXIT of the discovery: {e}");
+                }
+            }
+        }
+    }
+
     /// Runs the inventory task for a server target: its zlib-compressed output.
     async fn make_inventory(
         &self,
         i: usize,
         json: bool,
         server_no_category: &[String],
+        ipdiscover: Option<(String, Option<String>)>,
         outcome: &mut Outcome,
     ) -> Option<Vec<u8>> {
         let t = &self.targets[i];
@@ -800,6 +876,14 @@ impl Agent {
                 Ok(_) => args.no_category.push(c.clone()),
                 Err(e) => log::info!("{}: the server's no-category: {e}: ignored", t.name()),
             }
+        }
+        if let Some((subnet, latency)) = ipdiscover {
+            log::info!(
+                "{}: the server asks for an IpDiscover sweep of {subnet}",
+                t.name()
+            );
+            args.ipdiscover = Some(subnet);
+            args.ipdisc_lat = latency;
         }
         args.compress = true;
         args.digests = Some(t.digests_file().to_string_lossy().into_owned());
@@ -906,6 +990,23 @@ fn check_inventory_settings(s: &Settings) -> Result<(), String> {
     inventory::AssetName::from_number(t.assetname_support)?;
     inventory::parse_categories(&t.partial)?;
     Ok(())
+}
+
+/// OCS IpDiscover's order in a PROLOG reply: `<PARAM IPDISC_LAT="100">subnet</PARAM>` (or the
+/// legacy `<PARAM>subnet</PARAM>`); the inventory carries the result.
+fn ipdiscover_order(p: &Prolog) -> Option<(String, Option<String>)> {
+    let param = p
+        .option("IPDISCOVER")?
+        .params
+        .iter()
+        .find(|n| n.name.eq_ignore_ascii_case("PARAM"))?;
+    let subnet = param.text.trim();
+    (!subnet.is_empty()).then(|| {
+        (
+            subnet.to_string(),
+            param.attr("IPDISC_LAT").map(str::to_string),
+        )
+    })
 }
 
 /// The host name as the runs see it (for logs).

@@ -190,6 +190,8 @@ settings! {
             "merge the sections of FILE (XML or JSON) into the inventory";
         assetname_support: u64 = 1, "assetname-support", None, "N",
             "HARDWARE/NAME: 1 short host name, 2 FQDN, 3 the host name as is";
+        sysobject_ids: Option<String> = None, "sysobject-ids", None, "FILE",
+            "GLPI's sysobject.ids, to type network devices (default: the GLPI or FusionInventory agent's copy)";
     }
     /// How the servers are reached.
     connection: Connection {

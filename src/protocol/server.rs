@@ -302,6 +302,11 @@ impl Server<'_> {
         })
     }
 
+    /// Sends one task message (an XML document such as a NETDISCOVERY one); the decoded reply.
+    pub async fn send_message(&self, what: &str, body: &[u8]) -> Result<Vec<u8>, CommError> {
+        self.post(what, body, &[]).await
+    }
+
     /// Reports the result of an OCS package (QUERY DOWNLOAD); the server answers 200 with an
     /// empty body, whatever it made of it.
     pub async fn send_download_result(&self, id: &str, code: &str) -> Result<(), CommError> {

@@ -4,7 +4,8 @@
 //! This file is the registry: one line per task gives its folder, the Cargo feature that
 //! builds it, its name, its launcher and which server order starts it. A task folder has its
 //! `Args` (one argh command line for the launcher and for `uagent task NAME`, with the
-//! `to_argv` the agent starts it with) and `main(&Args) -> i32`.
+//! `to_argv` the agent starts it with: they travel on the task's standard input, never its
+//! command line, see [`argv`]) and `main(&Args) -> i32`.
 
 pub mod argv;
 
@@ -125,6 +126,9 @@ registry! {
     Deploy(deploy) if cfg(feature = "deploy"):
         "deploy", "deployment", feature "deploy", launcher "uagent-deploy",
         prolog Some("DOWNLOAD");
+    Netdiscovery(netdiscovery) if cfg(feature = "netdiscovery"):
+        "netdiscovery", "network discovery", feature "netdiscovery",
+        launcher "uagent-netdiscovery", prolog Some("NETDISCOVERY");
 }
 
 /// The task named `name`, built here or not.
@@ -252,6 +256,15 @@ mod tests {
         cases.push(Command::Deploy(deploy::Args {
             job: Some("-".into()),
             debug: true,
+        }));
+        #[cfg(feature = "netdiscovery")]
+        cases.push(Command::Netdiscovery(netdiscovery::Args {
+            community: vec!["on the command line by hand".into()],
+            deviceid: Some("box-2026-01-01-00-00-00".into()),
+            sysobject_ids: Some("/usr/share/glpi-agent/sysobject.ids".into()),
+            frames: true,
+            control: true,
+            ..Default::default()
         }));
         for cmd in cases {
             let argv = cmd.to_argv();

@@ -2,7 +2,7 @@
 """Checks the architecture of src/: the layers import only downward, and no two modules import
 each other round a circle.
 
-Layers, from the bottom: core, sys, state, config, http, protocol, tasks, httpd, agent, inject,
+Layers, from the bottom: core, sys, state, config, http, protocol, snmp, tasks, httpd, agent, inject,
 cli. A module may use its own layer and the ones below. Within the code, a "module" is a path of
 two levels (`agent::daemon`, `tasks::inventory`, `core::tz`); imports between a module and its
 own parent or children are not counted (a folder's mod.rs and its files are one part), and
@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-LAYERS = ["core", "sys", "state", "config", "http", "protocol", "tasks", "httpd", "agent",
+LAYERS = ["core", "sys", "state", "config", "http", "protocol", "snmp", "tasks", "httpd", "agent",
           "inject", "cli"]
 ROOT_FILES = {"lib", "main"}
 

@@ -86,6 +86,12 @@ pub struct Args {
     /// with --digests: only the categories that changed, as a partial inventory (JSON)
     #[argh(switch, hidden_help)]
     pub changed_only: bool,
+    /// OCS IpDiscover: sweep this subnet (as the server names it) and add IPDISCOVER
+    #[argh(option, hidden_help)]
+    pub ipdiscover: Option<String>,
+    /// OCS IpDiscover: milliseconds between two ARP requests (the server's IPDISC_LAT)
+    #[argh(option, hidden_help)]
+    pub ipdisc_lat: Option<String>,
 }
 
 impl Args {
@@ -125,6 +131,8 @@ impl Args {
         each("assetname-support", &asset);
         each("credentials", &self.credentials);
         each("download-history", self.download_history.as_slice());
+        each("ipdiscover", self.ipdiscover.as_slice());
+        each("ipdisc-lat", self.ipdisc_lat.as_slice());
         for (on, name) in [
             (self.json, "--json"),
             (self.html, "--html"),
@@ -175,6 +183,8 @@ mod tests {
             assetname_support: Some(2),
             credentials: vec!["type:db,login:x".into()],
             changed_only: true,
+            ipdiscover: Some("192.168.1.0".into()),
+            ipdisc_lat: Some("100".into()),
         };
         for a in [Args::default(), full] {
             let argv = a.to_argv();

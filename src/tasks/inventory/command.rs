@@ -180,6 +180,7 @@ pub fn main(a: &Args) -> i32 {
         accountinfo,
         skip,
         digests: a.digests_out.is_some() || matches!(scope, Scope::Changed),
+        ipdiscover: a.ipdiscover.clone().map(|s| (s, a.ipdisc_lat.clone())),
         previous,
         itemtype,
         asset_name,

@@ -338,6 +338,8 @@ pub struct Options {
     pub additional: additional::Additional,
     /// The sections written (a partial inventory); `None`: all.
     pub keep: Option<Keep>,
+    /// OCS IpDiscover: the subnet to sweep and the milliseconds between requests.
+    pub ipdiscover: Option<(String, Option<String>)>,
 }
 
 impl Options {
@@ -366,6 +368,43 @@ pub struct Context<'a> {
 /// The agent's self-description, VERSIONCLIENT in every inventory.
 pub fn version_client() -> String {
     format!("uagent_v{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// OCS IpDiscover's sweep of `subnet`, written as IPDISCOVER/H entries (none when the sweep
+/// cannot run: the reason is logged, and the server de-elects an agent that sends none).
+#[cfg(feature = "netdiscovery")]
+fn ipdiscover(root: &Root, subnet: &str, latency: Option<&str>, s: &mut dyn Sink) -> io::Result<()> {
+    use crate::tasks::netdiscovery::ipdiscover::{run, Order};
+    let result = Order::parse(subnet, latency).and_then(|o| run(&o, root));
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("{e}");
+            return Ok(());
+        }
+    };
+    log::info!(
+        "IPDISCOVER: {} host(s) on {}/{} ({})",
+        result.hosts.len(),
+        result.subnet,
+        result.mask,
+        result.interface
+    );
+    s.begin(Section::IpDiscover)?;
+    for h in &result.hosts {
+        s.open("H")?;
+        s.text("I", &h.ip.to_string())?;
+        s.text("M", &h.mac)?;
+        s.text("N", &h.name)?;
+        s.close()?;
+    }
+    s.end()
+}
+
+#[cfg(not(feature = "netdiscovery"))]
+fn ipdiscover(_: &Root, _: &str, _: Option<&str>, _: &mut dyn Sink) -> io::Result<()> {
+    log::warn!("IPDISCOVER: this build has no network discovery (built without the netdiscovery feature)");
+    Ok(())
 }
 
 /// Runs every wanted collector into `out`, then HARDWARE, and returns the section digests.
@@ -425,6 +464,9 @@ pub fn run(opts: &Options, out: &mut dyn Sink) -> io::Result<Digests> {
         s.end()?;
     }
     s.download_history(&opts.download_history)?;
+    if let Some((subnet, latency)) = &opts.ipdiscover {
+        ipdiscover(root, subnet, latency.as_deref(), s)?;
+    }
     if opts.wants(Category::Hardware) {
         hardware::gather(&mut ctx);
     }

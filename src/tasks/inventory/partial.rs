@@ -37,7 +37,7 @@ pub fn category_of(s: Section) -> Option<Category> {
         Section::Batteries => Category::Battery,
         Section::Processes => Category::Process,
         Section::Hardware | Section::NetworkDevice => Category::Hardware,
-        Section::AccountInfo => return None,
+        Section::AccountInfo | Section::IpDiscover => return None,
     })
 }
 

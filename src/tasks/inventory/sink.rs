@@ -45,11 +45,14 @@ pub enum Section {
     AccountInfo,
     /// GLPI's description of a network device, written with HARDWARE.
     NetworkDevice,
+    /// OCS IpDiscover's result (`IPDISCOVER/H{I,M,N}`): the hosts of the subnet the server
+    /// elected this agent to scan.
+    IpDiscover,
     Hardware,
 }
 
 impl Section {
-    pub const ALL: [Section; 23] = [
+    pub const ALL: [Section; 24] = [
         Section::OperatingSystem,
         Section::Bios,
         Section::Cpus,
@@ -72,6 +75,7 @@ impl Section {
         Section::Processes,
         Section::AccountInfo,
         Section::NetworkDevice,
+        Section::IpDiscover,
         Section::Hardware,
     ];
 
@@ -100,6 +104,7 @@ impl Section {
             Section::Batteries => "BATTERIES",
             Section::Processes => "PROCESSES",
             Section::AccountInfo => "ACCOUNTINFO",
+            Section::IpDiscover => "IPDISCOVER",
             Section::Hardware => "HARDWARE",
         }
     }
@@ -128,7 +133,7 @@ impl Section {
             Section::LocalGroups => "local_groups",
             Section::Batteries => "batteries",
             Section::Processes => "processes",
-            Section::AccountInfo => return None,
+            Section::AccountInfo | Section::IpDiscover => return None,
             Section::Hardware => "hardware",
         })
     }

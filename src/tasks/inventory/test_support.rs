@@ -27,6 +27,7 @@ pub fn run(
         additional: Default::default(),
         keep: None,
         download_history: Vec::new(),
+        ipdiscover: None,
     };
     let mut ctx = Context {
         opts: &opts,

@@ -313,7 +313,7 @@ fn field_spec(
             "MANUFACTURER" => ("manufacturer", Str),
             _ => return None,
         },
-        (Section::AccountInfo, _) => return None,
+        (Section::AccountInfo | Section::IpDiscover, _) => return None,
     };
     Some(spec)
 }

@@ -1,0 +1,342 @@
+//! One device found, and what SNMP tells of it (§A.4 of the network tasks' notes): the system
+//! group, the type, maker and model from the sysObjectID, the MAC and serial chains, the
+//! firmware and the addresses.
+
+use std::cell::RefCell;
+use std::net::Ipv4Addr;
+
+use super::probes::mac_text;
+use super::sysobject::SysObjectIds;
+use crate::snmp::{oid, Agent, Oid, SnmpError, Value};
+
+/// Most rows read from each table a discovery walks (interfaces, addresses, entities).
+const MAX_ROWS: usize = 256;
+const MAX_ENTITY_ROWS: usize = 32;
+
+/// The fields of a DEVICE, by their XML names.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub ip: String,
+    pub mac: Option<String>,
+    pub dnshostname: Option<String>,
+    pub netbiosname: Option<String>,
+    pub workgroup: Option<String>,
+    pub usersession: Option<String>,
+    pub snmphostname: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub contact: Option<String>,
+    pub uptime: Option<String>,
+    pub kind: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+    pub ips: Vec<String>,
+    pub authsnmp: Option<String>,
+    pub authport: Option<String>,
+    pub entity: Option<String>,
+}
+
+impl Device {
+    /// Whether anything was found (the reference agents' rule: a MAC or a name).
+    pub fn found(&self) -> bool {
+        self.mac.is_some()
+            || self.snmphostname.is_some()
+            || self.dnshostname.is_some()
+            || self.netbiosname.is_some()
+            || self.authsnmp.is_some()
+    }
+
+    /// The fields in the alphabetical order the reference agents write them.
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        let all: [(&'static str, Option<&str>); 19] = [
+            ("AUTHPORT", self.authport.as_deref()),
+            ("AUTHSNMP", self.authsnmp.as_deref()),
+            ("CONTACT", self.contact.as_deref()),
+            ("DESCRIPTION", self.description.as_deref()),
+            ("DNSHOSTNAME", self.dnshostname.as_deref()),
+            ("ENTITY", self.entity.as_deref()),
+            ("FIRMWARE", self.firmware.as_deref()),
+            ("IP", Some(self.ip.as_str())),
+            ("LOCATION", self.location.as_deref()),
+            ("MAC", self.mac.as_deref()),
+            ("MANUFACTURER", self.manufacturer.as_deref()),
+            ("MODEL", self.model.as_deref()),
+            ("NETBIOSNAME", self.netbiosname.as_deref()),
+            ("SERIAL", self.serial.as_deref()),
+            ("SNMPHOSTNAME", self.snmphostname.as_deref()),
+            ("TYPE", self.kind.as_deref()),
+            ("UPTIME", self.uptime.as_deref()),
+            ("USERSESSION", self.usersession.as_deref()),
+            ("WORKGROUP", self.workgroup.as_deref()),
+        ];
+        all.into_iter()
+            .filter_map(|(k, v)| Some((k, v.filter(|s| !s.is_empty())?)))
+            .collect()
+    }
+}
+
+/// A MAC from an SNMP value: six bytes, `0x…` hex or `a:b:c:d:e:f` text; more than six
+/// bytes keep the last six; all zeros is no MAC.
+pub fn canonical_mac(v: &Value) -> Option<String> {
+    let b = v.as_bytes()?;
+    let bytes: Vec<u8> = if b.len() == 6 {
+        b.to_vec()
+    } else if let Ok(t) = std::str::from_utf8(b) {
+        let t = t.trim();
+        if let Some(hex) = t.strip_prefix("0x") {
+            (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect()
+        } else if t.contains(':') {
+            t.split(':')
+                .filter_map(|x| u8::from_str_radix(x, 16).ok())
+                .collect()
+        } else {
+            b.to_vec()
+        }
+    } else {
+        b.to_vec()
+    };
+    if bytes.len() < 6 {
+        return None;
+    }
+    mac_text(&bytes[bytes.len() - 6..])
+}
+
+/// A string value canonicalised (cut at the first control character, trimmed), `None` when
+/// empty.
+fn text(v: &Value) -> Option<String> {
+    let t = v.to_text();
+    (!t.is_empty()).then_some(t)
+}
+
+/// `451 days, 00:56:29.21`, as Net::SNMP prints TimeTicks.
+pub fn uptime(ticks: u32) -> String {
+    let t = u64::from(ticks);
+    let (days, r) = (t / 8_640_000, t % 8_640_000);
+    let (h, r) = (r / 360_000, r % 360_000);
+    let (m, r) = (r / 6_000, r % 6_000);
+    let (s, cs) = (r / 100, r % 100);
+    format!("{days} days, {h:02}:{m:02}:{s:02}.{cs:02}")
+}
+
+/// net-snmp's placeholders that say nothing.
+fn placeholder(s: &str) -> bool {
+    s.contains("edit /etc/snmp/snmpd.conf") || s.starts_with("Unknown (edit")
+}
+
+/// The type and maker from the first word of sysDescr and a few patterns, when the
+/// sysObjectID said nothing.
+fn from_description(d: &str) -> (Option<&'static str>, Option<&'static str>) {
+    let first = d.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let known: &[(&str, &str, Option<&str>)] = &[
+        ("cisco", "Cisco", Some("NETWORKING")),
+        ("juniper", "Juniper", Some("NETWORKING")),
+        ("ricoh", "Ricoh", Some("PRINTER")),
+        ("hp", "Hewlett-Packard", None),
+        ("xerox", "Xerox", Some("PRINTER")),
+        ("lexmark", "Lexmark", Some("PRINTER")),
+        ("brother", "Brother", Some("PRINTER")),
+        ("canon", "Canon", Some("PRINTER")),
+        ("epson", "Epson", Some("PRINTER")),
+        ("kyocera", "Kyocera", Some("PRINTER")),
+        ("mikrotik", "MikroTik", Some("NETWORKING")),
+        ("routeros", "MikroTik", Some("NETWORKING")),
+        ("huawei", "Huawei", Some("NETWORKING")),
+        ("zyxel", "Zyxel", Some("NETWORKING")),
+        ("d-link", "D-Link", Some("NETWORKING")),
+        ("netgear", "Netgear", Some("NETWORKING")),
+    ];
+    if let Some((_, m, t)) = known.iter().find(|(w, _, _)| *w == first) {
+        return (*t, Some(m));
+    }
+    if d.contains("Switch") {
+        (Some("NETWORKING"), None)
+    } else if d.contains("JETDIRECT") {
+        (Some("PRINTER"), Some("Hewlett-Packard"))
+    } else if d.starts_with("Linux TS-") {
+        (Some("STORAGE"), Some("Qnap"))
+    } else {
+        (None, None)
+    }
+}
+
+const SYS_DESCR: &str = ".1.3.6.1.2.1.1.1.0";
+const SYS_OBJECT_ID: &str = ".1.3.6.1.2.1.1.2.0";
+const SYS_UPTIME: &str = ".1.3.6.1.2.1.1.3.0";
+const SYS_CONTACT: &str = ".1.3.6.1.2.1.1.4.0";
+const SYS_NAME: &str = ".1.3.6.1.2.1.1.5.0";
+const SYS_LOCATION: &str = ".1.3.6.1.2.1.1.6.0";
+const BRIDGE_ADDRESS: &str = ".1.3.6.1.2.1.17.1.1.0";
+const PPM_PRINTER_NAME: &str = ".1.3.6.1.4.1.2699.1.2.1.2.1.1.2.1";
+const IP_AD_ENT_ADDR: &str = ".1.3.6.1.2.1.4.20.1.1";
+const IP_AD_ENT_IFINDEX: &str = ".1.3.6.1.2.1.4.20.1.2";
+const IF_PHYS_ADDRESS: &str = ".1.3.6.1.2.1.2.2.1.6";
+const IF_SPEED: &str = ".1.3.6.1.2.1.2.2.1.5";
+const ENT_FIRMWARE_REV: &str = ".1.3.6.1.2.1.47.1.1.1.1.9";
+const ENT_SOFTWARE_REV: &str = ".1.3.6.1.2.1.47.1.1.1.1.10";
+const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11";
+const ENT_MODEL: &str = ".1.3.6.1.2.1.47.1.1.1.1.13";
+const PRT_SERIAL: &str = ".1.3.6.1.2.1.43.5.1.1.17";
+const PRT_SUPPLIES: &str = ".1.3.6.1.2.1.43.11.1.1.6.1.1";
+const HR_DEVICE_DESCR: &str = ".1.3.6.1.2.1.25.3.2.1.3.1";
+const UPS_MODEL: &str = ".1.3.6.1.2.1.33.1.1.5.0";
+const PRT_VENDOR: &str = ".1.3.6.1.2.1.43.8.2.1.14.1.1";
+
+/// The first real value of a walk.
+async fn first_of(agent: &mut Agent, table: &str) -> Option<String> {
+    let rows = agent.walk(&oid(table), MAX_ENTITY_ROWS).await.ok()?;
+    rows.iter()
+        .filter_map(|(_, v)| text(v))
+        .find(|t| !t.chars().all(|c| c == 'X' || c == 'x'))
+}
+
+/// Asks the agent what §A.4 needs and fills `d`. An error means the agent did not answer the
+/// first request (the credential does not work, or there is no agent).
+pub async fn snmp_discover(
+    agent: &mut Agent,
+    ip: Ipv4Addr,
+    ids: &RefCell<SysObjectIds>,
+    d: &mut Device,
+) -> Result<(), SnmpError> {
+    let base: Vec<Oid> = [
+        SYS_DESCR,
+        SYS_OBJECT_ID,
+        SYS_UPTIME,
+        SYS_CONTACT,
+        SYS_NAME,
+        SYS_LOCATION,
+        BRIDGE_ADDRESS,
+    ]
+    .iter()
+    .map(|s| oid(s))
+    .collect();
+    let values = agent.get(&base).await?;
+    let v = |i: usize| values.get(i).map(|(_, v)| v).filter(|v| v.is_value());
+    if v(0).is_none() && v(1).is_none() {
+        return Err(SnmpError::Unexpected("neither sysDescr nor sysObjectID"));
+    }
+    d.description = v(0).and_then(text);
+    d.uptime = v(2).and_then(|v| match v {
+        Value::TimeTicks(t) => Some(uptime(*t)),
+        other => text(other),
+    });
+    d.contact = v(3).and_then(text).filter(|s| !placeholder(s));
+    d.snmphostname = v(4).and_then(text);
+    d.location = v(5).and_then(text).filter(|s| !placeholder(s));
+
+    // 1. sysObjectID.
+    if let Some(Value::ObjectId(o)) = v(1) {
+        let found = ids.borrow_mut().lookup(o);
+        if let Some(e) = found {
+            d.manufacturer = Some(e.manufacturer);
+            d.kind = e.kind;
+            d.model = e.model;
+        }
+    }
+    // 2. sysDescr.
+    if d.kind.is_none() || d.manufacturer.is_none() {
+        let (t, m) = from_description(d.description.as_deref().unwrap_or(""));
+        if d.kind.is_none() {
+            d.kind = t.map(str::to_string);
+        }
+        if d.manufacturer.is_none() {
+            d.manufacturer = m.map(str::to_string);
+        }
+    }
+    // 4. A printer answers the Printer-MIB or has a first hrDevice.
+    if d.kind.is_none() {
+        let probe = agent.get(&[oid(PRT_SUPPLIES), oid(HR_DEVICE_DESCR)]).await;
+        if probe.is_ok_and(|r| r.iter().any(|(_, v)| v.is_value())) {
+            d.kind = Some("PRINTER".into());
+        }
+    }
+    // 5. Model and maker fallbacks.
+    if d.model.is_none() {
+        d.model = match d.kind.as_deref() {
+            Some("PRINTER") => agent.get_one(&oid(HR_DEVICE_DESCR)).await.ok().flatten().and_then(|v| text(&v)),
+            Some("POWER") => agent.get_one(&oid(UPS_MODEL)).await.ok().flatten().and_then(|v| text(&v)),
+            _ => first_of(agent, ENT_MODEL).await,
+        };
+    }
+    if d.manufacturer.is_none() {
+        d.manufacturer = agent.get_one(&oid(PRT_VENDOR)).await.ok().flatten().and_then(|v| text(&v));
+    }
+    if d
+        .model
+        .as_deref()
+        .is_some_and(|m| m.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("dell")))
+    {
+        d.manufacturer = Some("Dell".into());
+    }
+    // 6. The host name of a printer without sysName.
+    if d.snmphostname.is_none() {
+        d.snmphostname = agent.get_one(&oid(PPM_PRINTER_NAME)).await.ok().flatten().and_then(|v| text(&v));
+    }
+    // 7. The MAC.
+    d.mac = match v(6).and_then(canonical_mac) {
+        Some(m) => Some(m),
+        None => mac_from_interfaces(agent, ip).await,
+    };
+    // 8. Serial, 9. firmware.
+    d.serial = match first_of(agent, ENT_SERIAL).await {
+        Some(s) => Some(s),
+        None => first_of(agent, PRT_SERIAL).await,
+    };
+    d.firmware = match first_of(agent, ENT_SOFTWARE_REV).await {
+        Some(f) => Some(f),
+        None => first_of(agent, ENT_FIRMWARE_REV).await,
+    };
+    // 10. Addresses.
+    if let Ok(rows) = agent.walk(&oid(IP_AD_ENT_ADDR), MAX_ROWS).await {
+        let mut ips: Vec<Ipv4Addr> = rows
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Value::IpAddress(a) => Some(Ipv4Addr::from(*a)),
+                _ => None,
+            })
+            .collect();
+        ips.sort();
+        ips.dedup();
+        d.ips = ips.iter().map(Ipv4Addr::to_string).collect();
+    }
+    Ok(())
+}
+
+/// §A.4 step 7 after the bridge address: the interface that holds the queried address, the
+/// only MAC among the interfaces, or the first of an interface with a speed.
+async fn mac_from_interfaces(agent: &mut Agent, ip: Ipv4Addr) -> Option<String> {
+    let macs = agent.walk(&oid(IF_PHYS_ADDRESS), MAX_ROWS).await.ok()?;
+    let base = oid(IF_PHYS_ADDRESS);
+    let by_index: Vec<(u32, String)> = macs
+        .iter()
+        .filter_map(|(o, v)| Some((*o.suffix(&base)?.first()?, canonical_mac(v)?)))
+        .collect();
+    if by_index.is_empty() {
+        return None;
+    }
+    let holder = oid(IP_AD_ENT_IFINDEX).child(&ip.octets().map(u32::from));
+    if let Ok(Some(Value::Integer(i))) = agent.get_one(&holder).await {
+        if let Some((_, m)) = by_index.iter().find(|(n, _)| i64::from(*n) == i) {
+            return Some(m.clone());
+        }
+    }
+    let mut distinct: Vec<&String> = by_index.iter().map(|(_, m)| m).collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() == 1 {
+        return Some(distinct[0].clone());
+    }
+    let speeds = agent.walk(&oid(IF_SPEED), MAX_ROWS).await.ok()?;
+    let speed_base = oid(IF_SPEED);
+    by_index
+        .iter()
+        .find(|(n, _)| {
+            speeds.iter().any(|(o, v)| {
+                o.suffix(&speed_base) == Some(&[*n][..]) && v.as_u64().is_some_and(|s| s > 0)
+            })
+        })
+        .map(|(_, m)| m.clone())
+}
