@@ -217,9 +217,13 @@ mod tests {
     }
 
     #[test]
-    fn every_section_but_accountinfo_has_a_category() {
+    fn every_section_but_accountinfo_and_ipdiscover_has_a_category() {
         for s in Section::ALL {
-            assert_eq!(category_of(s).is_none(), s == Section::AccountInfo, "{s:?}");
+            assert_eq!(
+                category_of(s).is_none(),
+                matches!(s, Section::AccountInfo | Section::IpDiscover),
+                "{s:?}"
+            );
         }
     }
 
