@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan daemon cross bench"
+ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan daemon cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -114,6 +114,13 @@ robustness() {
   say "robustness: bad and big trees, unwritable outputs"
   host_binary
   python3 tests/check_robustness.py --binary "$bin"
+}
+
+html() {
+  say "html: the HTML page of this machine and of each corpus tree in headless Chromium (width, tables, summary first, filter, print)"
+  debs chromium poppler-utils fonts-dejavu-core
+  host_binary
+  python3 tests/html/check_html.py --binary "$bin"
 }
 
 ocs() {
