@@ -175,7 +175,7 @@ daemon() {
 }
 
 cross() {
-  debs busybox qemu-user-static
+  debs busybox qemu-user-static zstd
   local mipsel=mipsel-unknown-linux-musl mips=mips-unknown-linux-musl armv7=armv7-unknown-linux-musleabihf
   local x86_64=x86_64-unknown-linux-musl
   if [ "${UAGENT_ALL_TARGETS:-0}" = 1 ]; then
