@@ -332,8 +332,15 @@ fn write_row(out: &mut dyn Write, t: &Table, cells: &[Vec<u8>]) -> io::Result<()
     out.write_all(b"</tr>\n")
 }
 
-/// Appends `value` to a cell (repeated fields are joined with commas), cut at the named limits.
-fn append(cell: &mut Vec<u8>, key: Option<&str>, unit: Unit, value: Value<'_>) -> io::Result<()> {
+/// Appends `value` to a cell after `sep` (repeated fields are joined with commas; a nested
+/// object's fields with spaces), cut at the named limits.
+fn append(
+    cell: &mut Vec<u8>,
+    sep: &[u8],
+    key: Option<&str>,
+    unit: Unit,
+    value: Value<'_>,
+) -> io::Result<()> {
     if cell.len() >= MAX_CELL {
         if !cell.ends_with("…".as_bytes()) {
             cell.extend_from_slice("…".as_bytes());
@@ -341,7 +348,7 @@ fn append(cell: &mut Vec<u8>, key: Option<&str>, unit: Unit, value: Value<'_>) -
         return Ok(());
     }
     if !cell.is_empty() {
-        cell.extend_from_slice(if key.is_some() { b"; " } else { b", " });
+        cell.extend_from_slice(sep);
     }
     if let Some(k) = key {
         write!(cell, "<span class=\"k\">{k}</span> ")?;
@@ -405,12 +412,7 @@ impl<W: Write> Sink for HtmlWriter<W> {
                 e.cells.get_mut(i)
             };
             if let Some(cell) = cell {
-                if !cell.is_empty() && cell.len() < MAX_CELL {
-                    cell.push(b' ');
-                }
-                let mut part = Vec::new();
-                append(&mut part, None, Unit::Text, value)?;
-                cell.extend_from_slice(&part);
+                append(cell, b" ", None, Unit::Text, value)?;
             }
             return Ok(());
         }
@@ -424,15 +426,15 @@ impl<W: Write> Sink for HtmlWriter<W> {
                 None => (Label::Key(key), Unit::Text),
             };
             let mut cell = Vec::new();
-            append(&mut cell, None, unit, value)?;
+            append(&mut cell, b"", None, unit, value)?;
             e.pairs.push((label, cell));
             return Ok(());
         }
         match known {
-            Some(i) => append(&mut e.cells[i], None, e.cols[i].unit, value),
+            Some(i) => append(&mut e.cells[i], b", ", None, e.cols[i].unit, value),
             None => {
                 let other = e.cols.len();
-                append(&mut e.cells[other], Some(key), Unit::Text, value)
+                append(&mut e.cells[other], b"; ", Some(key), Unit::Text, value)
             }
         }
     }

@@ -126,11 +126,8 @@ impl Summary {
             (Section::Hardware, "DNS") => self.set(Dns, text),
             (Section::Hardware, "MEMORY") => self.memory_mib = self.memory_mib.or(int),
             (Section::Hardware, "SWAP") => self.swap_mib = self.swap_mib.or(int),
-            (Section::Cpus, "NAME") => {
-                self.cpus += 1;
-                if self.cpu_name.is_none() {
-                    self.cpu_name = Some(bounded(text));
-                }
+            (Section::Cpus, "NAME") if self.cpu_name.is_none() => {
+                self.cpu_name = Some(bounded(text));
             }
             (Section::Cpus, "SPEED") => self.cpu_speed = self.cpu_speed.or(int),
             (Section::Cpus, "CORE") => self.cores = self.cores.saturating_add(int.unwrap_or(0)),
@@ -149,6 +146,9 @@ impl Summary {
 
     /// The end of an entry of `section`.
     pub fn end(&mut self, section: Section) {
+        if section == Section::Cpus {
+            self.cpus += 1;
+        }
         if section != Section::Networks {
             return;
         }

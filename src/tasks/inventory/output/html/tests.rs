@@ -282,3 +282,21 @@ fn other_units_are_named() {
     assert_eq!(show(Unit::MiB, Value::Str("n/a")), "n/a");
     assert_eq!(show(Unit::Text, Value::Bool(true)), "yes");
 }
+
+#[test]
+fn the_summary_counts_processors_and_says_what_it_could_not_read() {
+    let html = page(|w| {
+        for _ in 0..2 {
+            w.begin(Section::Cpus)?;
+            w.text("NAME", "Xeon")?;
+            w.int("CORE", 8)?;
+            w.end()?;
+        }
+        Ok(())
+    });
+    let header = &html[html.find("<header").unwrap()..html.find("</header>").unwrap()];
+    assert!(header.contains("2 × Xeon · 16 cores"), "{header}");
+    assert!(header.contains("<h1>box-2026-01-01-00-00-00</h1>"), "no host name: the DEVICEID");
+    assert!(header.contains("<dt>Serial numbers</dt><dd><span class=\"none\">none readable</span>"));
+    assert!(header.contains("<dt>Memory</dt><dd><span class=\"none\">unknown</span>"));
+}
