@@ -57,9 +57,7 @@ const OPERATINGSYSTEM: &[Col] = &[
     c("ARCH", "Architecture", Text),
     c("FQDN", "Fully qualified name", Text),
     c("DNS_DOMAIN", "DNS domain", Text),
-    c("HOSTID", "Host id", Text),
     c("BOOT_TIME", "Booted", Text),
-    c("INSTALL_DATE", "Installed", Text),
     c("TIMEZONE", "Time zone", Text),
     c("SSH_KEY", "SSH host key", Text),
 ];
@@ -78,7 +76,6 @@ const BIOS: &[Col] = &[
     c("BMANUFACTURER", "Firmware maker", Text),
     c("BVERSION", "Firmware version", Text),
     c("BDATE", "Firmware date", Text),
-    c("BIOSSERIAL", "Firmware serial", Text),
 ];
 
 const HARDWARE: &[Col] = &[
@@ -101,7 +98,6 @@ const HARDWARE: &[Col] = &[
     c("WORKGROUP", "Domain", Text),
     c("LASTLOGGEDUSER", "Last user", Text),
     c("DATELASTLOGGEDUSER", "Last login", Text),
-    c("DESCRIPTION", "Description", Text),
 ];
 
 const CPUS: &[Col] = &[
@@ -116,10 +112,6 @@ const CPUS: &[Col] = &[
     c("FAMILYNUMBER", "Family no.", Text),
     c("MODEL", "Model", Text),
     c("STEPPING", "Stepping", Number),
-    c("ID", "Id", Text),
-    c("SERIAL", "Serial", Text),
-    c("EXTERNAL_CLOCK", "Bus clock", MHz),
-    c("DESCRIPTION", "Description", Text),
 ];
 
 const MEMORIES: &[Col] = &[
@@ -134,7 +126,6 @@ const MEMORIES: &[Col] = &[
     c("SERIALNUMBER", "Serial", Text),
     c("FORMFACTOR", "Form factor", Text),
     c("MEMORYCORRECTION", "Error correction", Text),
-    c("REMOVABLE", "Removable", Text),
 ];
 
 const SLOTS: &[Col] = &[
@@ -195,7 +186,6 @@ const STORAGES: &[Col] = &[
     c("FIRMWARE", "Firmware", Text),
     c("INTERFACE", "Interface", Text),
     c("DESCRIPTION", "Description", Text),
-    c("WWN", "WWN", Text),
 ];
 
 const DRIVES: &[Col] = &[
@@ -206,7 +196,6 @@ const DRIVES: &[Col] = &[
     c("FREE", "Free", MiB),
     c("LABEL", "Label", Text),
     c("SERIAL", "UUID", Text),
-    c("DESCRIPTION", "Description", Text),
 ];
 
 const NETWORKS: &[Col] = &[
@@ -221,17 +210,12 @@ const NETWORKS: &[Col] = &[
     c("IPADDRESS6", "IPv6 address", Text),
     c("IPMASK6", "Mask (v6)", Text),
     c("IPSUBNET6", "Subnet (v6)", Text),
-    c("IPDHCP", "DHCP server", Text),
     c("SPEED", "Speed", Mbps),
     c("MTU", "MTU", Number),
     c("VIRTUALDEV", "Virtual", Text),
     c("DRIVER", "Driver", Text),
     c("PCISLOT", "PCI slot", Text),
-    c("PCIID", "PCI id", Text),
     c("SLAVES", "Members", Text),
-    c("BASE", "Base", Text),
-    c("WIFI_SSID", "SSID", Text),
-    c("WIFI_MODE", "Wi-Fi mode", Text),
 ];
 
 const SOFTWARES: &[Col] = &[
@@ -246,7 +230,7 @@ const SOFTWARES: &[Col] = &[
     c("COMMENTS", "Description", Text),
 ];
 
-const USERS: &[Col] = &[c("LOGIN", "Login", Text), c("DOMAIN", "Domain", Text)];
+const USERS: &[Col] = &[c("LOGIN", "Login", Text)];
 
 const LOCAL_USERS: &[Col] = &[
     c("LOGIN", "Login", Text),
@@ -286,7 +270,8 @@ const PROCESSES: &[Col] = &[
 
 const ACCOUNTINFO: &[Col] = &[c("KEYNAME", "Key", Text), c("KEYVALUE", "Value", Text)];
 
-/// The known fields of `section`, in the order the page shows them.
+/// The known fields of `section` (those the collectors write), in the order the page shows
+/// them. A field missing here is still shown, named, in the row's last cell.
 pub fn columns(section: Section) -> &'static [Col] {
     match section {
         Section::OperatingSystem => OPERATINGSYSTEM,
@@ -351,40 +336,34 @@ pub fn title(section: Section) -> &'static str {
     }
 }
 
-/// Where the section stands on the page (CSS `order`): who the machine is, then what it is
-/// made of, then who uses it, and the long lists last. The summary is 1, the contents 2.
-pub fn position(section: Section) -> u8 {
-    match section {
-        Section::OperatingSystem => 10,
-        Section::Bios => 11,
-        Section::Hardware => 12,
-        Section::Cpus => 13,
-        Section::Memories => 14,
-        Section::Storages => 15,
-        Section::Drives => 16,
-        Section::Networks => 17,
-        Section::Controllers => 18,
-        Section::Videos => 19,
-        Section::UsbDevices => 20,
-        Section::Slots => 21,
-        Section::Ports => 22,
-        Section::Batteries => 23,
-        Section::AccountInfo => 24,
-        Section::Users => 25,
-        Section::LocalUsers => 26,
-        Section::LocalGroups => 27,
-        Section::Softwares => 28,
-        Section::Processes => 29,
-    }
-}
+/// The order of the sections on the page: who the machine is, then what it is made of, then
+/// who uses it, and the long lists last.
+pub const ORDER: [Section; 20] = [
+    Section::OperatingSystem,
+    Section::Bios,
+    Section::Hardware,
+    Section::Cpus,
+    Section::Memories,
+    Section::Storages,
+    Section::Drives,
+    Section::Networks,
+    Section::Controllers,
+    Section::Videos,
+    Section::UsbDevices,
+    Section::Slots,
+    Section::Ports,
+    Section::Batteries,
+    Section::AccountInfo,
+    Section::Users,
+    Section::LocalUsers,
+    Section::LocalGroups,
+    Section::Softwares,
+    Section::Processes,
+];
 
-/// Writes an id made of `prefix` and the section's name (`s-networks`, `t-networks`).
-pub fn write_id(out: &mut dyn Write, prefix: &str, section: Section) -> io::Result<()> {
-    out.write_all(prefix.as_bytes())?;
-    for b in section.xml_name().bytes() {
-        out.write_all(&[b.to_ascii_lowercase()])?;
-    }
-    Ok(())
+/// The section's CSS `order` on the page (the summary is 1, the contents 2).
+pub fn position(section: Section) -> usize {
+    10 + ORDER.iter().position(|s| *s == section).unwrap_or(ORDER.len())
 }
 
 /// Writes `value` as the page shows it: escaped, numbers with their unit.
@@ -413,11 +392,10 @@ pub fn write_value(out: &mut dyn Write, unit: Unit, value: Value<'_>) -> io::Res
 fn write_number(out: &mut dyn Write, unit: Unit, n: i64) -> io::Result<()> {
     match unit {
         Text | Number => write!(out, "{n}"),
-        MiB if n == 0 => out.write_all(b"0 MiB"),
+        MiB => write_mib(out, n),
         KiB if n == 0 => out.write_all(b"0 KiB"),
-        MiB => write_size(out, i128::from(n) << 20),
-        KiB => write_size(out, i128::from(n) << 10),
-        Bytes => write_size(out, i128::from(n)),
+        KiB => write_size(out, n, 1),
+        Bytes => write_size(out, n, 0),
         MHz => write!(out, "{n} MHz"),
         Mbps if n >= 1000 && n % 1000 == 0 => write!(out, "{} Gb/s", n / 1000),
         Mbps => write!(out, "{n} Mb/s"),
@@ -427,23 +405,29 @@ fn write_number(out: &mut dyn Write, unit: Unit, n: i64) -> io::Result<()> {
     }
 }
 
-/// A byte count in binary units with one decimal at most: `23.5 GiB`, `512 MiB`, `700 B`.
-pub fn write_size(out: &mut dyn Write, bytes: i128) -> io::Result<()> {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 0 {
-        return write!(out, "{bytes} B");
+/// A size given in MiB, in binary units (`23.5 GiB`; zero is `0 MiB`).
+pub fn write_mib(out: &mut dyn Write, mib: i64) -> io::Result<()> {
+    if mib == 0 {
+        return out.write_all(b"0 MiB");
     }
-    let mut k = 0;
-    while k + 1 < UNITS.len() && bytes >= 1i128 << (10 * (k + 1)) {
+    write_size(out, mib, 2)
+}
+
+/// `n` units of 1024^`scale` bytes in binary units with one decimal at most: `23.5 GiB`,
+/// `512 MiB`, `700 B`. A negative count is shown as it is.
+pub fn write_size(out: &mut dyn Write, n: i64, scale: usize) -> io::Result<()> {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 0 {
+        return write!(out, "{n} {}", UNITS[scale.min(UNITS.len() - 1)]);
+    }
+    // Tenths of the unit, dividing by 1024 until the number is below 1024 of it.
+    let (mut tenths, mut k) = ((n as u64).saturating_mul(10), scale.min(UNITS.len() - 1));
+    while k + 1 < UNITS.len() && tenths >= 10 * 1024 {
+        tenths = tenths.saturating_add(512) / 1024;
         k += 1;
     }
-    if k == 0 {
-        return write!(out, "{bytes} B");
-    }
-    let div = 1i128 << (10 * k);
-    let tenths = (bytes * 10 + div / 2) / div;
-    if tenths % 10 == 0 || tenths >= 10_000 {
-        write!(out, "{} {}", (tenths + 5) / 10, UNITS[k])
+    if k == 0 || tenths % 10 == 0 || tenths >= 10_000 {
+        write!(out, "{} {}", tenths.saturating_add(5) / 10, UNITS[k])
     } else {
         write!(out, "{}.{} {}", tenths / 10, tenths % 10, UNITS[k])
     }
@@ -454,9 +438,9 @@ struct Decimal(i64, i64);
 
 impl std::fmt::Display for Decimal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (n, div) = (i128::from(self.0), i128::from(self.1.max(1)));
-        let sign = if n < 0 { "-" } else { "" };
-        let hundredths = (n.abs() * 100 + div / 2) / div;
+        let div = self.1.max(1).unsigned_abs();
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let hundredths = self.0.unsigned_abs().saturating_mul(100).saturating_add(div / 2) / div;
         let (whole, frac) = (hundredths / 100, hundredths % 100);
         match frac {
             0 => write!(f, "{sign}{whole}"),

@@ -20,7 +20,7 @@ use std::io::{self, Write};
 
 use crate::core::markup::write_xml_text;
 use crate::tasks::inventory::sink::{Section, Sink, Value};
-use columns::{columns, position, repeated, title, write_id, write_value, Col, Unit};
+use columns::{columns, position, repeated, title, write_value, Col, Unit};
 use summary::Summary;
 
 /// Rows of a list section held before it is written; past this it is streamed.
@@ -136,7 +136,7 @@ impl<W: Write> HtmlWriter<W> {
         write!(out, "</title>\n<style>{STYLE}</style>\n</head>\n<body>\n")?;
         Ok(HtmlWriter {
             out,
-            deviceid: deviceid.chars().take(256).collect(),
+            deviceid: summary::bounded(deviceid),
             entry: None,
             table: None,
             summary: Summary::default(),
@@ -176,43 +176,34 @@ impl<W: Write> HtmlWriter<W> {
     /// The section's opening, its heading, and its table's header row.
     fn write_table_start(&mut self, t: &Table, count: Option<usize>) -> io::Result<()> {
         let folded = count.is_none_or(|n| n > FOLD_ROWS);
-        self.section_start(t.section, !folded, count)?;
+        let mut h = section_start(t.section, !folded, count);
+        let id = |h: &mut Vec<u8>| {
+            h.extend_from_slice(b"t-");
+            lower(h, t.section.xml_name());
+        };
         if folded {
-            self.out.write_all(b"<input class=\"filter\" type=\"search\" hidden placeholder=\"Filter rows\" data-t=\"")?;
-            write_id(&mut self.out, "t-", t.section)?;
-            self.out.write_all(b"\">\n")?;
+            h.extend_from_slice(
+                b"<input class=\"filter\" type=\"search\" hidden placeholder=\"Filter rows\" data-t=\"",
+            );
+            id(&mut h);
+            h.extend_from_slice(b"\">\n");
         }
-        self.out.write_all(b"<table id=\"")?;
-        write_id(&mut self.out, "t-", t.section)?;
+        h.extend_from_slice(b"<table id=\"");
+        id(&mut h);
         let wide = t.shown.iter().filter(|s| **s).count() > WIDE_COLUMNS;
-        self.out
-            .write_all(if wide { b"\" class=\"wide\">" } else { b"\">" })?;
-        self.out.write_all(b"<thead><tr>")?;
+        h.extend_from_slice(if wide { b"\" class=\"wide\">" } else { b"\">" });
+        h.extend_from_slice(b"<thead><tr>");
         for (i, col) in t.cols.iter().enumerate() {
             if t.shown[i] {
-                write!(self.out, "<th title=\"{}\">{}</th>", col.key, col.label)?;
+                header_cell(&mut h, col);
+                h.extend_from_slice(b"</th>");
             }
         }
         if t.shown[t.cols.len()] {
-            self.out.write_all(b"<th>Other</th>")?;
+            h.extend_from_slice(b"<th>Other</th>");
         }
-        self.out.write_all(b"</tr></thead><tbody>\n")
-    }
-
-    fn section_start(&mut self, s: Section, open: bool, count: Option<usize>) -> io::Result<()> {
-        self.out.write_all(b"<section id=\"")?;
-        write_id(&mut self.out, "s-", s)?;
-        write!(
-            self.out,
-            "\" style=\"order:{}\"><details{}><summary><h2>{}",
-            position(s),
-            if open { " open" } else { "" },
-            title(s)
-        )?;
-        if let Some(n) = count {
-            write!(self.out, " <span class=\"c\">({n})</span>")?;
-        }
-        writeln!(self.out, "<small>{}</small></h2></summary>", s.xml_name())
+        h.extend_from_slice(b"</tr></thead><tbody>\n");
+        self.out.write_all(&h)
     }
 
     /// Writes a single section (OPERATINGSYSTEM, BIOS, HARDWARE) as a two-column table.
@@ -220,35 +211,37 @@ impl<W: Write> HtmlWriter<W> {
         if e.pairs.is_empty() {
             return Ok(());
         }
-        self.section_start(e.section, true, None)?;
-        self.out.write_all(
+        let mut h = section_start(e.section, true, None);
+        h.extend_from_slice(
             b"<table class=\"kv\"><thead><tr><th>Field</th><th>Value</th></tr></thead><tbody>\n",
-        )?;
+        );
         // In the order of the section's known fields, then the others as they came.
-        let mut pairs: Vec<&(Label, Vec<u8>)> = e.pairs.iter().collect();
-        pairs.sort_by_key(|(label, _)| match label {
-            Label::Known(i) => *i,
-            Label::Key(_) => usize::MAX,
+        let known = (0..e.cols.len()).flat_map(|i| {
+            e.pairs
+                .iter()
+                .filter(move |(l, _)| matches!(l, Label::Known(j) if *j == i))
         });
-        for (label, value) in pairs {
+        let others = e.pairs.iter().filter(|(l, _)| matches!(l, Label::Key(_)));
+        for (label, value) in known.chain(others) {
+            h.extend_from_slice(b"<tr>");
             match label {
-                Label::Known(i) => {
-                    let c = &e.cols[*i];
-                    write!(self.out, "<tr><th title=\"{}\">{}", c.key, c.label)?
+                Label::Known(i) => header_cell(&mut h, &e.cols[*i]),
+                Label::Key(k) => {
+                    h.extend_from_slice(b"<th>");
+                    h.extend_from_slice(k.as_bytes());
                 }
-                Label::Key(k) => write!(self.out, "<tr><th>{k}")?,
             }
-            self.out.write_all(if value.len() > SHORT_CELL {
+            h.extend_from_slice(if value.len() > SHORT_CELL {
                 b"</th><td class=\"w\">"
             } else {
                 b"</th><td>"
-            })?;
-            self.out.write_all(value)?;
-            self.out.write_all(b"</td></tr>\n")?;
+            });
+            h.extend_from_slice(value);
+            h.extend_from_slice(b"</td></tr>\n");
         }
-        self.out.write_all(b"</tbody></table>\n</details></section>\n")?;
+        h.extend_from_slice(b"</tbody></table>\n</details></section>\n");
         self.contents.push((e.section, None));
-        Ok(())
+        self.out.write_all(&h)
     }
 
     /// A finished row of the current list section: held, or written when streaming.
@@ -286,6 +279,36 @@ impl<W: Write> HtmlWriter<W> {
         self.table = Some(t);
         Ok(())
     }
+}
+
+/// The opening of a section and its heading (with the entry count when known).
+fn section_start(s: Section, open: bool, count: Option<usize>) -> Vec<u8> {
+    let mut h = Vec::with_capacity(1024);
+    h.extend_from_slice(b"<section id=\"s-");
+    lower(&mut h, s.xml_name());
+    let _ = write!(h, "\" style=\"order:{}\"><details", position(s));
+    h.extend_from_slice(if open { b" open><summary><h2>" } else { b"><summary><h2>" });
+    h.extend_from_slice(title(s).as_bytes());
+    if let Some(n) = count {
+        let _ = write!(h, " <span class=\"c\">({n})</span>");
+    }
+    h.extend_from_slice(b"<small>");
+    h.extend_from_slice(s.xml_name().as_bytes());
+    h.extend_from_slice(b"</small></h2></summary>\n");
+    h
+}
+
+/// `<th title="KEY">Label` (the caller closes it).
+fn header_cell(h: &mut Vec<u8>, c: &Col) {
+    h.extend_from_slice(b"<th title=\"");
+    h.extend_from_slice(c.key.as_bytes());
+    h.extend_from_slice(b"\">");
+    h.extend_from_slice(c.label.as_bytes());
+}
+
+/// Appends `name` in lower case (the sections' ids).
+fn lower(h: &mut Vec<u8>, name: &str) {
+    h.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
 }
 
 /// Writes one row with the table's shown columns. A field the table has no column for (one
@@ -501,21 +524,26 @@ impl<W: Write> Sink for HtmlWriter<W> {
 
 impl<W: Write> HtmlWriter<W> {
     /// The table of contents, in the order the sections are shown, with their entry counts.
+    #[inline(never)]
     fn write_contents(&mut self) -> io::Result<()> {
-        let mut list = self.contents.clone();
-        list.sort_by_key(|(s, _)| position(*s));
-        list.dedup_by_key(|(s, _)| *s);
-        self.out
-            .write_all(b"<nav class=\"toc\" style=\"order:2\"><h2>Contents</h2><ol>\n")?;
-        for (s, count) in list {
-            self.out.write_all(b"<li><a href=\"#")?;
-            write_id(&mut self.out, "s-", s)?;
-            write!(self.out, "\">{}</a>", title(s))?;
+        // In the order they are shown; a section written twice is listed once.
+        let shown = columns::ORDER
+            .iter()
+            .filter_map(|s| self.contents.iter().find(|(c, _)| c == s));
+        let mut h = Vec::with_capacity(2048);
+        h.extend_from_slice(b"<nav class=\"toc\" style=\"order:2\"><h2>Contents</h2><ol>\n");
+        for &(s, count) in shown {
+            h.extend_from_slice(b"<li><a href=\"#s-");
+            lower(&mut h, s.xml_name());
+            h.extend_from_slice(b"\">");
+            h.extend_from_slice(title(s).as_bytes());
+            h.extend_from_slice(b"</a>");
             if let Some(n) = count {
-                write!(self.out, " <span class=\"k\">{n}</span>")?;
+                let _ = write!(h, " <span class=\"k\">{n}</span>");
             }
-            self.out.write_all(b"</li>\n")?;
+            h.extend_from_slice(b"</li>\n");
         }
-        self.out.write_all(b"</ol></nav>\n")
+        h.extend_from_slice(b"</ol></nav>\n");
+        self.out.write_all(&h)
     }
 }

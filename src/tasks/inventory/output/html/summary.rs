@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::columns::write_size;
+use super::columns::write_mib;
 use crate::core::markup::write_xml_text;
 use crate::tasks::inventory::sink::{Section, Value};
 
@@ -41,6 +41,31 @@ enum Fact {
 
 const FACTS: usize = Fact::Version as usize + 1;
 
+/// The text facts, by the section and field they come from.
+const TEXT_FACTS: [(Section, &str, Fact); 21] = [
+    (Section::OperatingSystem, "FULL_NAME", Fact::OsFull),
+    (Section::OperatingSystem, "NAME", Fact::OsName),
+    (Section::OperatingSystem, "VERSION", Fact::OsVersion),
+    (Section::OperatingSystem, "KERNEL_VERSION", Fact::Kernel),
+    (Section::OperatingSystem, "ARCH", Fact::Arch),
+    (Section::OperatingSystem, "FQDN", Fact::Fqdn),
+    (Section::OperatingSystem, "BOOT_TIME", Fact::Booted),
+    (Section::Bios, "SMANUFACTURER", Fact::SysVendor),
+    (Section::Bios, "SMODEL", Fact::SysModel),
+    (Section::Bios, "MMANUFACTURER", Fact::BoardVendor),
+    (Section::Bios, "MMODEL", Fact::BoardModel),
+    (Section::Bios, "SSN", Fact::SysSerial),
+    (Section::Bios, "MSN", Fact::BoardSerial),
+    (Section::Bios, "ENCLOSURESERIAL", Fact::ChassisSerial),
+    (Section::Bios, "ASSETTAG", Fact::AssetTag),
+    (Section::Hardware, "NAME", Fact::Name),
+    (Section::Hardware, "UUID", Fact::Uuid),
+    (Section::Hardware, "VMSYSTEM", Fact::Virtualization),
+    (Section::Hardware, "IPADDR", Fact::MainAddress),
+    (Section::Hardware, "DEFAULTGATEWAY", Fact::Gateway),
+    (Section::Hardware, "DNS", Fact::Dns),
+];
+
 #[derive(Default)]
 pub struct Summary {
     facts: [Option<String>; FACTS],
@@ -59,7 +84,8 @@ pub struct Summary {
     pending: Vec<String>,
 }
 
-fn bounded(s: &str) -> String {
+/// `s` cut at [`MAX_FACT`] bytes, on a character boundary.
+pub fn bounded(s: &str) -> String {
     let mut end = s.len().min(MAX_FACT);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -96,44 +122,29 @@ impl Summary {
             Value::Str(s) => s,
             _ => "",
         };
-        let int = match value {
-            Value::Int(n) => Some(n),
-            Value::Str(s) => s.trim().parse().ok(),
-            Value::Bool(_) => None,
+        if let Some((_, _, fact)) = TEXT_FACTS
+            .iter()
+            .find(|(s, k, _)| *s == section && *k == key)
+        {
+            self.set(*fact, text);
+            return;
+        }
+        let int = || match value {
+            Value::Int(n) => n,
+            Value::Str(s) => s.trim().parse().unwrap_or(0),
+            Value::Bool(_) => 0,
         };
-        use Fact::*;
         match (section, key) {
-            (Section::OperatingSystem, "FULL_NAME") => self.set(OsFull, text),
-            (Section::OperatingSystem, "NAME") => self.set(OsName, text),
-            (Section::OperatingSystem, "VERSION") => self.set(OsVersion, text),
-            (Section::OperatingSystem, "KERNEL_VERSION") => self.set(Kernel, text),
-            (Section::OperatingSystem, "ARCH") => self.set(Arch, text),
-            (Section::OperatingSystem, "FQDN") => self.set(Fqdn, text),
-            (Section::OperatingSystem, "BOOT_TIME") => self.set(Booted, text),
-            (Section::Bios, "SMANUFACTURER") => self.set(SysVendor, text),
-            (Section::Bios, "SMODEL") => self.set(SysModel, text),
-            (Section::Bios, "MMANUFACTURER") => self.set(BoardVendor, text),
-            (Section::Bios, "MMODEL") => self.set(BoardModel, text),
-            (Section::Bios, "SSN") => self.set(SysSerial, text),
-            (Section::Bios, "MSN") => self.set(BoardSerial, text),
-            (Section::Bios, "ENCLOSURESERIAL") => self.set(ChassisSerial, text),
-            (Section::Bios, "ASSETTAG") => self.set(AssetTag, text),
-            (Section::Hardware, "NAME") => self.set(Name, text),
-            (Section::Hardware, "UUID") => self.set(Uuid, text),
-            (Section::Hardware, "VMSYSTEM") => self.set(Virtualization, text),
-            (Section::Hardware, "IPADDR") => self.set(MainAddress, text),
-            (Section::Hardware, "DEFAULTGATEWAY") => self.set(Gateway, text),
-            (Section::Hardware, "DNS") => self.set(Dns, text),
-            (Section::Hardware, "MEMORY") => self.memory_mib = self.memory_mib.or(int),
-            (Section::Hardware, "SWAP") => self.swap_mib = self.swap_mib.or(int),
+            (Section::Hardware, "MEMORY") if self.memory_mib.is_none() => {
+                self.memory_mib = Some(int())
+            }
+            (Section::Hardware, "SWAP") if self.swap_mib.is_none() => self.swap_mib = Some(int()),
             (Section::Cpus, "NAME") if self.cpu_name.is_none() => {
                 self.cpu_name = Some(bounded(text));
             }
-            (Section::Cpus, "SPEED") => self.cpu_speed = self.cpu_speed.or(int),
-            (Section::Cpus, "CORE") => self.cores = self.cores.saturating_add(int.unwrap_or(0)),
-            (Section::Cpus, "LOGICAL_CPUS") => {
-                self.logical = self.logical.saturating_add(int.unwrap_or(0))
-            }
+            (Section::Cpus, "SPEED") if self.cpu_speed.is_none() => self.cpu_speed = Some(int()),
+            (Section::Cpus, "CORE") => self.cores = self.cores.saturating_add(int()),
+            (Section::Cpus, "LOGICAL_CPUS") => self.logical = self.logical.saturating_add(int()),
             (Section::Networks, "DESCRIPTION") => self.iface = Some(bounded(text)),
             (Section::Networks, "IPADDRESS" | "IPADDRESS6")
                 if worth_showing(text.trim()) && self.pending.len() < MAX_ADDRESSES =>
@@ -176,96 +187,119 @@ impl Summary {
 
     /// The summary block: a heading and the facts, as a definition list.
     pub fn write(&self, out: &mut dyn Write, deviceid: &str) -> io::Result<()> {
+        // Made in memory (a few hundred bytes), then written once: no error to handle at
+        // every step.
+        let mut buf = Vec::with_capacity(2048);
+        self.render(&mut buf, deviceid);
+        out.write_all(&buf)
+    }
+
+    fn render(&self, out: &mut Vec<u8>, deviceid: &str) {
         use Fact::*;
-        out.write_all(b"<header class=\"top\" style=\"order:1\">\n<h1>")?;
-        write_xml_text(out, self.name().unwrap_or(deviceid))?;
+        out.extend_from_slice(b"<header class=\"top\" style=\"order:1\">\n<h1>");
+        text(out, self.name().unwrap_or(deviceid));
         if let Some(fqdn) = self.get(Fqdn).filter(|f| Some(*f) != self.get(Name)) {
-            out.write_all(b" <small>")?;
-            write_xml_text(out, fqdn)?;
-            out.write_all(b"</small>")?;
+            out.extend_from_slice(b" <small>");
+            text(out, fqdn);
+            out.extend_from_slice(b"</small>");
         }
-        out.write_all(b"</h1>\n<dl class=\"facts\">\n")?;
+        out.extend_from_slice(b"</h1>\n<dl class=\"facts\">\n");
 
-        let os = self
-            .get(OsFull)
-            .map(str::to_string)
-            .or_else(|| join(&[self.get(OsName), self.get(OsVersion)], " "));
-        let kernel = self.get(Kernel).map(|k| format!("Linux {k}"));
-        let system = join(&[os.as_deref(), kernel.as_deref(), self.get(Arch)], " · ");
-        fact(out, "Operating system", system.as_deref())?;
-
-        let model = join(&[self.get(SysVendor), self.get(SysModel)], " ")
-            .or_else(|| join(&[self.get(BoardVendor), self.get(BoardModel)], " "));
-        fact(out, "Model", model.as_deref())?;
-
-        let cpu = self.cpu_name.as_deref().map(|name| {
-            let mut s = String::new();
-            if self.cpus > 1 {
-                s.push_str(&format!("{} × ", self.cpus));
-            }
-            s.push_str(name);
-            if self.cores > 0 {
-                s.push_str(&format!(" · {} cores", self.cores));
-            }
-            if self.logical > 0 {
-                s.push_str(&format!(", {} threads", self.logical));
-            }
-            if let Some(mhz) = self.cpu_speed.filter(|m| *m > 0) {
-                s.push_str(&format!(" · {mhz} MHz"));
-            }
-            s
-        });
-        fact(out, "Processor", cpu.as_deref())?;
-
-        if let Some(mib) = self.memory_mib {
-            fact_start(out, "Memory")?;
-            write_size(out, i128::from(mib) << 20)?;
-            if let Some(swap) = self.swap_mib.filter(|s| *s > 0) {
-                out.write_all(" · swap ".as_bytes())?;
-                write_size(out, i128::from(swap) << 20)?;
-            }
-            fact_end(out)?;
+        let os = match self.get(OsFull) {
+            Some(full) => [("", Some(full)), ("", None)],
+            None => [("", self.get(OsName)), (" ", self.get(OsVersion))],
+        };
+        fact_parts(
+            out,
+            "Operating system",
+            &[
+                os[0],
+                os[1],
+                (" · Linux ", self.get(Kernel)),
+                (" · ", self.get(Arch)),
+            ],
+        );
+        if self.get(SysVendor).is_some() || self.get(SysModel).is_some() {
+            fact_parts(
+                out,
+                "Model",
+                &[("", self.get(SysVendor)), (" ", self.get(SysModel))],
+            );
         } else {
-            fact(out, "Memory", None)?;
+            fact_parts(
+                out,
+                "Model",
+                &[("", self.get(BoardVendor)), (" ", self.get(BoardModel))],
+            );
         }
 
-        fact_start(out, "IP addresses")?;
+        fact_start(out, "Processor");
+        match &self.cpu_name {
+            Some(name) => {
+                if self.cpus > 1 {
+                    let _ = write!(out, "{} × ", self.cpus);
+                }
+                text(out, name);
+                if self.cores > 0 {
+                    let _ = write!(out, " · {} cores", self.cores);
+                }
+                if self.logical > 0 {
+                    let _ = write!(out, ", {} threads", self.logical);
+                }
+                if let Some(mhz) = self.cpu_speed.filter(|m| *m > 0) {
+                    let _ = write!(out, " · {mhz} MHz");
+                }
+            }
+            None => out.extend_from_slice(UNKNOWN),
+        }
+        fact_end(out);
+
+        fact_start(out, "Memory");
+        match self.memory_mib {
+            Some(mib) => {
+                let _ = write_mib(out, mib);
+                if let Some(swap) = self.swap_mib.filter(|s| *s > 0) {
+                    out.extend_from_slice(" · swap ".as_bytes());
+                    let _ = write_mib(out, swap);
+                }
+            }
+            None => out.extend_from_slice(UNKNOWN),
+        }
+        fact_end(out);
+
+        fact_start(out, "IP addresses");
         if self.addresses.is_empty() {
             match self.get(MainAddress) {
-                Some(ip) => write_xml_text(out, ip)?,
-                None => out.write_all(b"<span class=\"none\">none found</span>")?,
+                Some(ip) => text(out, ip),
+                None => out.extend_from_slice(b"<span class=\"none\">none found</span>"),
             }
         }
         for (i, (iface, ip)) in self.addresses.iter().enumerate() {
             if i > 0 {
-                out.write_all(b"<br>")?;
+                out.extend_from_slice(b"<br>");
             }
-            write_xml_text(out, ip)?;
+            text(out, ip);
             if !iface.is_empty() {
-                out.write_all(b" <span class=\"k\">")?;
-                write_xml_text(out, iface)?;
-                out.write_all(b"</span>")?;
+                out.extend_from_slice(b" <span class=\"k\">");
+                text(out, iface);
+                out.extend_from_slice(b"</span>");
             }
         }
         if self.more_addresses > 0 {
-            write!(
+            let _ = write!(
                 out,
                 "<br><span class=\"k\">and {} more (see Network interfaces)</span>",
                 self.more_addresses
-            )?;
+            );
         }
-        fact_end(out)?;
-        let route = join(&[self.get(Gateway), self.get(Dns)], " · DNS ");
-        if route.is_some() {
-            let label = if self.get(Gateway).is_some() {
-                "Gateway"
-            } else {
-                "DNS"
-            };
-            fact(out, label, route.as_deref())?;
+        fact_end(out);
+        match (self.get(Gateway), self.get(Dns)) {
+            (None, None) => {}
+            (None, dns) => fact_parts(out, "DNS", &[("", dns)]),
+            (gw, dns) => fact_parts(out, "Gateway", &[("", gw), (" · DNS ", dns)]),
         }
 
-        fact_start(out, "Serial numbers")?;
+        fact_start(out, "Serial numbers");
         let serials = [
             ("system", self.get(SysSerial)),
             ("board", self.get(BoardSerial)),
@@ -276,24 +310,24 @@ impl Summary {
         for (what, v) in serials {
             let Some(v) = v else { continue };
             if any {
-                out.write_all(b"<br>")?;
+                out.extend_from_slice(b"<br>");
             }
             any = true;
-            write_xml_text(out, v)?;
-            write!(out, " <span class=\"k\">{what}</span>")?;
+            text(out, v);
+            let _ = write!(out, " <span class=\"k\">{what}</span>");
         }
         if !any {
-            out.write_all(b"<span class=\"none\">none readable</span>")?;
+            out.extend_from_slice(b"<span class=\"none\">none readable</span>");
         }
-        fact_end(out)?;
-        fact(out, "UUID", self.get(Uuid))?;
+        fact_end(out);
+        fact(out, "UUID", self.get(Uuid));
         if let Some(vm) = self.get(Virtualization).filter(|v| *v != "Physical") {
-            fact(out, "Virtualization", Some(vm))?;
+            fact(out, "Virtualization", Some(vm));
         }
         if let Some(boot) = self.get(Booted) {
-            fact(out, "Booted", Some(boot))?;
+            fact(out, "Booted", Some(boot));
         }
-        out.write_all(b"</dl>\n</header>\n")
+        out.extend_from_slice(b"</dl>\n</header>\n");
     }
 
     /// The page's footer: who wrote it, for which DEVICEID.
@@ -306,24 +340,41 @@ impl Summary {
     }
 }
 
-fn join(parts: &[Option<&str>], sep: &str) -> Option<String> {
-    let parts: Vec<&str> = parts.iter().flatten().copied().collect();
-    (!parts.is_empty()).then(|| parts.join(sep))
+const UNKNOWN: &[u8] = b"<span class=\"none\">unknown</span>";
+
+/// Escaped text (a `Vec` takes every write).
+fn text(out: &mut Vec<u8>, s: &str) {
+    let _ = write_xml_text(out, s);
 }
 
-fn fact_start(out: &mut dyn Write, label: &str) -> io::Result<()> {
-    write!(out, "<div><dt>{label}</dt><dd>")
-}
-
-fn fact_end(out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"</dd></div>\n")
-}
-
-fn fact(out: &mut dyn Write, label: &str, value: Option<&str>) -> io::Result<()> {
-    fact_start(out, label)?;
-    match value {
-        Some(v) => write_xml_text(out, v)?,
-        None => out.write_all(b"<span class=\"none\">unknown</span>")?,
+/// A fact made of parts, each after its separator when present ("unknown" when none is).
+fn fact_parts(out: &mut Vec<u8>, label: &str, parts: &[(&str, Option<&str>)]) {
+    fact_start(out, label);
+    let mut any = false;
+    for (sep, part) in parts {
+        let Some(part) = part else { continue };
+        if any {
+            out.extend_from_slice(sep.as_bytes());
+        }
+        any = true;
+        text(out, part);
+    }
+    if !any {
+        out.extend_from_slice(UNKNOWN);
     }
     fact_end(out)
+}
+
+fn fact_start(out: &mut Vec<u8>, label: &str) {
+    out.extend_from_slice(b"<div><dt>");
+    out.extend_from_slice(label.as_bytes());
+    out.extend_from_slice(b"</dt><dd>");
+}
+
+fn fact_end(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"</dd></div>\n");
+}
+
+fn fact(out: &mut Vec<u8>, label: &str, value: Option<&str>) {
+    fact_parts(out, label, &[("", value)])
 }
