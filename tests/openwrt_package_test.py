@@ -318,7 +318,7 @@ def check_init(rep, root, work, runner):
     rep.equal("init: the generated file is 0600, owned by the agent's account",
               (0o600, True), (os.stat(conf).st_mode & 0o777, f"chown uagent {conf}.new" in r["log"]))
     ok, why = agent_reads(runner, root, shipped, work)
-    rep.true("init: the packaged agent reads a generated file (exit 3: server unreachable, no unknown key)", ok, why)
+    rep.true("init: the packaged agent reads a generated file (it calls the file's server, names no unknown key)", ok, why)
     rep.equal("init: runs as the uagent account", True, "set_param user uagent" in r["log"])
     rep.equal("init: system-wide respawn defaults, reload by SIGHUP, stdout and stderr to the log; no restart on any config file change",
               {"set_param respawn 3600 5 5", "set_param reload_signal HUP", "set_param stdout 1", "set_param stderr 1"},
@@ -408,8 +408,9 @@ def check_init(rep, root, work, runner):
 
 def agent_reads(runner, root, shipped, work):
     """The packaged binary reads a generated file: a half-managed run with it, its server a
-    closed port on loopback, ends in 'server could not be reached' (3), not in a bad
-    configuration (1), and says nothing of unknown settings."""
+    closed port on loopback, tries that server (so the file's keys were read) instead of
+    stopping on a bad configuration (exit 1), and names no unknown setting. (Under qemu-user
+    the inventory's child process cannot start without binfmt_misc: exit 5, not 3.)"""
     port = free_port()
     r = run_init(root, config_with(shipped, enabled="1", server=[f"http://127.0.0.1:{port}/ocsinventory"],
                                    tag="branch 7", user="inventory", password='s3cr"et # not a comment',
@@ -423,7 +424,8 @@ def agent_reads(runner, root, shipped, work):
                                  "--vardir", os.path.join(work, "rb-var"), "--statedir", os.path.join(work, "rb-run")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     err = p.stderr.decode()
-    return p.returncode == 3 and "unknown setting" not in err, f"exit {p.returncode}: {err[-600:]}"
+    ok = p.returncode in (3, 5) and f"cannot connect to 127.0.0.1:{port}" in err and "unknown setting" not in err
+    return ok, f"exit {p.returncode}: {err[-600:]}"
 
 
 def check_makefile(rep):
