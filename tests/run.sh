@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness ocs agent faults glpi tls wakeonlan netdiscovery ipdiscover daemon compat hostile deploy cross bench"
+ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan netdiscovery ipdiscover daemon compat hostile deploy cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -116,6 +116,13 @@ robustness() {
   say "robustness: bad and big trees, unwritable outputs"
   host_binary
   python3 tests/check_robustness.py --binary "$bin"
+}
+
+html() {
+  say "html: the HTML page of this machine and of each corpus tree in headless Chromium (width, tables, summary first, filter, print)"
+  debs chromium poppler-utils fonts-dejavu-core
+  host_binary
+  python3 tests/html/check_html.py --binary "$bin"
 }
 
 ocs() {
@@ -251,7 +258,7 @@ deploy() {
 }
 
 cross() {
-  debs busybox qemu-user-static
+  debs busybox qemu-user-static zstd
   local mipsel=mipsel-unknown-linux-musl mips=mips-unknown-linux-musl armv7=armv7-unknown-linux-musleabihf
   local x86_64=x86_64-unknown-linux-musl
   if [ "${UAGENT_ALL_TARGETS:-0}" = 1 ]; then

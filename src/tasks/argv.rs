@@ -71,14 +71,17 @@ fn netstring(r: &mut impl Read, budget: &mut usize) -> Result<Vec<u8>, ArgsError
         match b[0] {
             b':' if digits > 0 => break,
             d @ b'0'..=b'9' if digits < MAX_DIGITS => {
-                len = len * 10 + usize::from(d - b'0');
+                // Saturating: ten digits overflow a 32-bit usize; too large is refused below.
+                len = len.saturating_mul(10).saturating_add(usize::from(d - b'0'));
                 digits += 1;
             }
             _ => return Err(ArgsError::Malformed),
         }
     }
     if len > *budget {
-        return Err(ArgsError::TooLarge(MAX_ARGS_BYTES - *budget + len));
+        return Err(ArgsError::TooLarge(
+            (MAX_ARGS_BYTES - *budget).saturating_add(len),
+        ));
     }
     *budget -= len;
     let mut data = vec![0u8; len];
