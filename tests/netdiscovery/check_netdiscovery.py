@@ -275,10 +275,11 @@ def with_server(lab, binary, work):
                 ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if ppid == p.pid or b"netdiscovery" in cmd and b"task" in cmd:
-                if b"task" in cmd and b"netdiscovery" in cmd:
-                    child = (int(d), cmd)
-                    return True
+            # The agent starts a task as `uagent task`: its name and arguments, the job among
+            # them, go on its standard input.
+            if ppid == p.pid and [a for a in cmd if a][1:] == [b"task"]:
+                child = (int(d), cmd)
+                return True
         return False
 
     found = wait_for(find_child, 20)
@@ -286,7 +287,8 @@ def with_server(lab, binary, work):
     if found:
         cmd = b" ".join(child[1]).decode("utf-8", "replace")
         checks.true("agent: no community on the task's command line", "c3750" not in cmd and "lab" not in cmd.replace("glpi", ""), cmd)
-        checks.true("agent: the job goes on stdin (--job -)", "--job -" in cmd, cmd)
+        checks.true("agent: nothing but `uagent task` on the command line (the job goes on stdin)",
+                    cmd.split()[1:] == ["task"], cmd)
         os.kill(child[0], 9)
     out, err = p.communicate(timeout=60)
     docs = [m["body"] for m in posted()]
