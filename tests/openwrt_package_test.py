@@ -300,7 +300,11 @@ def check_init(rep, root, work, runner):
         httpd_trust=["127.0.0.1/32", "192.168.1.0/24"], ca_cert_file=cafile, ca_cert_dir=work,
         ssl_check="0", ssl_fingerprint=["sha256:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "sha256:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F"], proxy="http://proxy:3128",
         timeout="90", no_task=["deploy", "wakeonlan"], no_category=["process", "software"],
-        user="inventory", password='s3cr"et # not a comment', debug="2", vardir=var, statedir=state)
+        user="inventory", password='s3cr"et # not a comment', debug="2", vardir=var, statedir=state,
+        itemtype="auto", full_inventory_postpone="7", assetname_support="2",
+        additional_content=cafile, oauth_client_id="uagent", oauth_client_secret="0auth-S3cret $HOME",
+        deploy=["ocs"], deploy_servers=["ocs.example.org"], deploy_sources=["ocs.example.org"],
+        deploy_paths=["/tmp/deploy"])
     r = run_init(root, config_with(shipped, **full_opts), work, "full", dmi_files=" ".join(dmi))
     conf = r["conf_path"]
     rep.equal("init: started", 0, r["rc"])
@@ -313,8 +317,12 @@ def check_init(rep, root, work, runner):
         "httpd-trust": "127.0.0.1/32,192.168.1.0/24", "user": "inventory", "password": 's3cr"et # not a comment',
         "ca-cert-file": cafile, "ca-cert-dir": work, "ssl-fingerprint": "sha256:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB,sha256:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F:0F",
         "no-ssl-check": "1", "proxy": "http://proxy:3128", "timeout": "90", "no-task": "deploy,wakeonlan",
-        "no-category": "process,software"}, r["conf"])
-    rep.true("init: the password is not on the command line", r["argv"] and not any("s3cr" in a for a in r["argv"]))
+        "no-category": "process,software", "itemtype": "auto", "full-inventory-postpone": "7",
+        "assetname-support": "2", "additional-content": cafile, "oauth-client-id": "uagent",
+        "oauth-client-secret": "0auth-S3cret $HOME", "deploy": "ocs", "deploy-servers": "ocs.example.org",
+        "deploy-sources": "ocs.example.org", "deploy-paths": "/tmp/deploy"}, r["conf"])
+    rep.true("init: the password and the OAuth2 secret are not on the command line",
+             r["argv"] and not any("s3cr" in a or "0auth" in a for a in r["argv"]))
     rep.equal("init: the generated file is 0600, owned by the agent's account",
               (0o600, True), (os.stat(conf).st_mode & 0o777, f"chown uagent {conf}.new" in r["log"]))
     ok, why = agent_reads(runner, root, shipped, work)
