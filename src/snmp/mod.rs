@@ -11,6 +11,8 @@ pub mod ber;
 pub mod file;
 pub mod message;
 pub mod transport;
+#[cfg(feature = "snmpv3")]
+pub mod usm;
 pub mod walk;
 
 use std::fmt;
@@ -186,6 +188,9 @@ pub enum SnmpError {
     File(String),
     /// What this build or this backend does not do (a security model it lacks).
     Unsupported(String),
+    /// SNMPv3: the user-based security model refused the request or its answer (unknown
+    /// user, wrong digest, decryption error…): the credential is wrong, retrying will not help.
+    Usm(String),
 }
 
 impl fmt::Display for SnmpError {
@@ -200,6 +205,7 @@ impl fmt::Display for SnmpError {
             }
             SnmpError::File(e) => f.write_str(e),
             SnmpError::Unsupported(e) => f.write_str(e),
+            SnmpError::Usm(e) => write!(f, "SNMPv3: {e}"),
         }
     }
 }
