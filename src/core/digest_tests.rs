@@ -15,14 +15,21 @@ fn md5_matches_rfc1321() {
         ("a", "0cc175b9c0f1b6a831c399e269772661"),
         ("abc", "900150983cd24fb0d6963f7d28e17f72"),
         ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
-        ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+        (
+            "abcdefghijklmnopqrstuvwxyz",
+            "c3fcd3d76192e4007dfb496cca67e13b",
+        ),
         (
             "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
             "57edf4a22be3c955ac49da2e2107b67a",
         ),
     ];
     for (input, want) in cases {
-        assert_eq!(run(&mut Md5::new(), input.as_bytes()), want, "md5({input:?})");
+        assert_eq!(
+            run(&mut Md5::new(), input.as_bytes()),
+            want,
+            "md5({input:?})"
+        );
     }
 }
 
@@ -66,7 +73,6 @@ fn sha512_matches_fips180() {
          501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909"
     );
 }
-
 
 #[test]
 fn sha2_family_matches_fips180() {

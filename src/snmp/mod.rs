@@ -8,6 +8,7 @@
 //! `walk`.
 
 pub mod ber;
+pub mod credential;
 pub mod file;
 pub mod message;
 pub mod transport;

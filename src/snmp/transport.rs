@@ -123,8 +123,12 @@ impl Session {
         }
         let datagram = message::encode(&self.cred, &pdu);
         let (id, cred) = (pdu.request_id, &self.cred);
-        let got = send_and_wait(&self.socket, self.peer, &self.opts, &datagram, &mut |data| {
-            match message::decode(data) {
+        let got = send_and_wait(
+            &self.socket,
+            self.peer,
+            &self.opts,
+            &datagram,
+            &mut |data| match message::decode(data) {
                 Ok(m)
                     if m.pdu.request_id == id
                         && m.pdu.kind == message::RESPONSE
@@ -150,8 +154,8 @@ impl Session {
                     log::debug!("SNMP: ignored a datagram: {e}");
                     None
                 }
-            }
-        })
+            },
+        )
         .await?;
         Ok(got.pdu)
     }
@@ -182,10 +186,14 @@ impl Session {
                 usm.learn(&m)?;
             }
             let (id, datagram) = usm.encode(&pdu)?;
-            let m = send_and_wait(socket, *peer, opts, &datagram, &mut |data| {
-                v3_match(usm.decode(data), id)
-            })
-            .await?;
+            let m = if usm.has_privacy() && !usm.privacy_checked {
+                first_private(socket, *peer, opts, usm, id, &datagram).await?
+            } else {
+                send_and_wait(socket, *peer, opts, &datagram, &mut |data| {
+                    v3_match(usm.decode(data), id)
+                })
+                .await?
+            };
             if m.pdu.kind != message::REPORT {
                 return Ok(m.pdu);
             }
@@ -316,7 +324,10 @@ fn v3_match(r: Result<Incoming, SnmpError>, id: i32) -> Option<Result<Incoming, 
     match r {
         Ok(m) if m.msg_id == id => Some(Ok(m)),
         Ok(m) => {
-            log::debug!("SNMP: ignored a v3 message (msgID {}, expected {id})", m.msg_id);
+            log::debug!(
+                "SNMP: ignored a v3 message (msgID {}, expected {id})",
+                m.msg_id
+            );
             None
         }
         Err(e @ SnmpError::Usm(_)) => Some(Err(e)),
@@ -367,4 +378,80 @@ async fn send_and_wait(
         }
     }
     Err(SnmpError::Timeout)
+}
+
+/// The first encrypted request of a session goes out with an authenticated, unencrypted probe
+/// (a GET of sysUpTime.0) beside it. An agent that cannot decrypt a request drops it without a
+/// word (net-snmp does), which would look like a dead agent: when the probe is answered and the
+/// request is not, shortly after, the privacy password or protocol is wrong, and the error says
+/// so at once instead of after every retry's timeout.
+#[cfg(feature = "snmpv3")]
+async fn first_private(
+    socket: &Async<UdpSocket>,
+    peer: SocketAddr,
+    opts: &SessionOptions,
+    usm: &mut super::usm::Usm,
+    id: i32,
+    datagram: &[u8],
+) -> Result<Incoming, SnmpError> {
+    let probe_pdu = Pdu::request(message::GET, 0, &[super::oid(".1.3.6.1.2.1.1.3.0")]);
+    let (probe_id, probe) = usm.encode_without_privacy(&probe_pdu)?;
+    let mut buf = vec![0u8; opts.recv_buffer.clamp(484, MAX_DATAGRAM)];
+    let sent = Instant::now();
+    for d in [datagram, &probe[..]] {
+        socket
+            .send_to(d, peer)
+            .await
+            .map_err(|e| SnmpError::Io(e.to_string()))?;
+    }
+    let mut deadline = sent + opts.timeout;
+    let mut probe_answered = false;
+    for _ in 0..MAX_STRAYS {
+        let recv = async { Some(socket.recv_from(&mut buf).await) };
+        let timer = async {
+            Timer::at(deadline).await;
+            None
+        };
+        let (n, from) = match future::or(recv, timer).await {
+            None if probe_answered => {
+                return Err(SnmpError::Usm(
+                    "decryption error: the agent answers this user's authenticated requests but not its encrypted ones: wrong privacy password or protocol".into(),
+                ))
+            }
+            None => break,
+            Some(Ok(r)) => r,
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            Some(Err(e)) => return Err(SnmpError::Io(e.to_string())),
+        };
+        if !same_peer(from, peer) {
+            continue;
+        }
+        match usm.decode(&buf[..n]) {
+            Ok(m) if m.msg_id == id => {
+                usm.privacy_checked = true;
+                return Ok(m);
+            }
+            Ok(m) if m.msg_id == probe_id && !probe_answered => {
+                probe_answered = true;
+                if m.pdu.kind == message::REPORT {
+                    // A refusal of the probe (wrong digest, unknown user…) is the request's too.
+                    if let super::usm::ReportAction::Fail(e) = super::usm::report_action(&m.pdu) {
+                        return Err(e);
+                    }
+                }
+                // The encrypted request went first: give it four times the probe's round trip
+                // (at least a second) to be answered too.
+                let rtt = sent.elapsed();
+                deadline = deadline.min(Instant::now() + (rtt * 4).max(Duration::from_secs(1)));
+            }
+            Ok(_) => {}
+            Err(e @ SnmpError::Usm(_)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    // Silence: the usual retries decide.
+    send_and_wait(socket, peer, opts, datagram, &mut |data| {
+        v3_match(usm.decode(data), id)
+    })
+    .await
 }

@@ -16,7 +16,9 @@ use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 
 use super::ber::{self, Reader};
-use super::message::{decode_pdu, encode_pdu, AuthProto, Incoming, Pdu, PrivProto, UsmUser, REPORT};
+use super::message::{
+    decode_pdu, encode_pdu, AuthProto, Incoming, Pdu, PrivProto, UsmUser, REPORT,
+};
 use super::{Oid, SnmpError, Value};
 use crate::core::digest::Kind;
 
@@ -126,7 +128,9 @@ impl Cipher {
     fn new(p: PrivProto, key: &[u8]) -> Option<Cipher> {
         Some(match p {
             PrivProto::Des => Cipher::Des(des::Des::new_from_slice(key.get(..8)?).ok()?),
-            PrivProto::TripleDes => Cipher::Tdes(des::TdesEde3::new_from_slice(key.get(..24)?).ok()?),
+            PrivProto::TripleDes => {
+                Cipher::Tdes(des::TdesEde3::new_from_slice(key.get(..24)?).ok()?)
+            }
             PrivProto::Aes128 => Cipher::Aes128(aes::Aes128::new_from_slice(key.get(..16)?).ok()?),
             PrivProto::Aes192 | PrivProto::Aes192C => {
                 Cipher::Aes192(aes::Aes192::new_from_slice(key.get(..24)?).ok()?)
@@ -178,7 +182,14 @@ fn iv(p: PrivProto, key: &[u8], boots: u32, time: u32, salt: &[u8; 8]) -> Vec<u8
 }
 
 /// Encrypts a scoped PDU: CFB128 for AES (no padding), CBC for DES and 3DES (padded to 8).
-pub fn encrypt(p: PrivProto, key: &[u8], boots: u32, time: u32, salt: &[u8; 8], plain: &[u8]) -> Vec<u8> {
+pub fn encrypt(
+    p: PrivProto,
+    key: &[u8],
+    boots: u32,
+    time: u32,
+    salt: &[u8; 8],
+    plain: &[u8],
+) -> Vec<u8> {
     let Some(c) = Cipher::new(p, key) else {
         return Vec::new();
     };
@@ -206,7 +217,14 @@ pub fn encrypt(p: PrivProto, key: &[u8], boots: u32, time: u32, salt: &[u8; 8], 
 }
 
 /// Decrypts; `None` when the length cannot be CBC's.
-pub fn decrypt(p: PrivProto, key: &[u8], boots: u32, time: u32, salt: &[u8; 8], data: &[u8]) -> Option<Vec<u8>> {
+pub fn decrypt(
+    p: PrivProto,
+    key: &[u8],
+    boots: u32,
+    time: u32,
+    salt: &[u8; 8],
+    data: &[u8],
+) -> Option<Vec<u8>> {
     let c = Cipher::new(p, key)?;
     let mut reg = iv(p, key, boots, time, salt);
     let mut out = data.to_vec();
@@ -260,7 +278,9 @@ pub fn report_action(pdu: &Pdu) -> ReportAction {
     let Some((oid, _)) = pdu.varbinds.first() else {
         return ReportAction::Fail(SnmpError::Usm("the agent sent an empty report".into()));
     };
-    let stat = oid.suffix(&Oid(USM_STATS.to_vec())).and_then(|s| s.first().copied());
+    let stat = oid
+        .suffix(&Oid(USM_STATS.to_vec()))
+        .and_then(|s| s.first().copied());
     let why = match stat {
         Some(NOT_IN_TIME_WINDOW) => return ReportAction::Resync,
         Some(UNKNOWN_ENGINE_ID) => return ReportAction::Rediscover,
@@ -285,6 +305,8 @@ pub struct Usm {
     priv_key: Vec<u8>,
     next_msg_id: i32,
     salt: u64,
+    /// Whether an encrypted request of this session was answered (the privacy key works).
+    pub privacy_checked: bool,
 }
 
 impl Usm {
@@ -292,10 +314,14 @@ impl Usm {
     /// privacy only with authentication.
     pub fn new(user: UsmUser) -> Result<Usm, SnmpError> {
         if user.name.is_empty() || user.name.len() > MAX_ENGINE_ID {
-            return Err(SnmpError::Usm("a user name of 1 to 32 characters is needed".into()));
+            return Err(SnmpError::Usm(
+                "a user name of 1 to 32 characters is needed".into(),
+            ));
         }
         if user.privacy.is_some() && user.auth.is_none() {
-            return Err(SnmpError::Usm("privacy needs authentication (authPriv)".into()));
+            return Err(SnmpError::Usm(
+                "privacy needs authentication (authPriv)".into(),
+            ));
         }
         for (what, pass) in [
             ("authentication", user.auth.as_ref().map(|a| &a.1)),
@@ -315,6 +341,7 @@ impl Usm {
             priv_key: Vec::new(),
             next_msg_id: (r & 0x3fff_ffff) as i32,
             salt: r >> 1,
+            privacy_checked: false,
         })
     }
 
@@ -329,8 +356,16 @@ impl Usm {
 
     fn flags(&self) -> u8 {
         FLAG_REPORTABLE
-            | if self.user.auth.is_some() { FLAG_AUTH } else { 0 }
-            | if self.user.privacy.is_some() { FLAG_PRIV } else { 0 }
+            | if self.user.auth.is_some() {
+                FLAG_AUTH
+            } else {
+                0
+            }
+            | if self.user.privacy.is_some() {
+                FLAG_PRIV
+            } else {
+                0
+            }
     }
 
     fn take_msg_id(&mut self) -> i32 {
@@ -350,7 +385,19 @@ impl Usm {
             ber::push(s, ber::OCTET_STRING, b"");
             encode_pdu(s, &pdu);
         });
-        let msg = wrap(id, FLAG_REPORTABLE, &[], 0, 0, b"", &[], &[], &scoped, false).0;
+        let msg = wrap(
+            id,
+            FLAG_REPORTABLE,
+            &[],
+            0,
+            0,
+            b"",
+            &[],
+            &[],
+            &scoped,
+            false,
+        )
+        .0;
         (id, msg)
     }
 
@@ -379,13 +426,30 @@ impl Usm {
         Ok(())
     }
 
+    /// Whether the user encrypts.
+    pub fn has_privacy(&self) -> bool {
+        self.user.privacy.is_some()
+    }
+
+    /// `pdu` authenticated but not encrypted (authNoPriv), whatever the user's level: the
+    /// probe that tells a wrong privacy password (the agent answers it, and stays silent on the
+    /// encrypted request it cannot decrypt) from an agent that does not answer at all.
+    pub fn encode_without_privacy(&mut self, pdu: &Pdu) -> Result<(i32, Vec<u8>), SnmpError> {
+        let privacy = self.user.privacy.take();
+        let r = self.encode(pdu);
+        self.user.privacy = privacy;
+        r
+    }
+
     /// The datagram for `pdu` (its request id already set); the message id to match.
     pub fn encode(&mut self, pdu: &Pdu) -> Result<(i32, Vec<u8>), SnmpError> {
         let Some(e) = self.engine.clone() else {
             return Err(SnmpError::Usm("no engine discovered".into()));
         };
         let id = self.take_msg_id();
-        let time = e.time.saturating_add(e.at.elapsed().as_secs().min(u64::from(u32::MAX)) as u32);
+        let time = e
+            .time
+            .saturating_add(e.at.elapsed().as_secs().min(u64::from(u32::MAX)) as u32);
         let mut scoped = Vec::new();
         ber::push_with(&mut scoped, ber::SEQUENCE, |s| {
             ber::push(s, ber::OCTET_STRING, &e.id);
@@ -404,11 +468,19 @@ impl Usm {
                     s[4..].copy_from_slice(&(self.salt as u32).to_be_bytes());
                     s
                 };
-                (encrypt(*p, &self.priv_key, e.boots, time, &salt, &scoped), true)
+                (
+                    encrypt(*p, &self.priv_key, e.boots, time, &salt, &scoped),
+                    true,
+                )
             }
             None => (scoped, false),
         };
-        let mac = self.user.auth.as_ref().map(|(a, _)| mac_len(*a)).unwrap_or(0);
+        let mac = self
+            .user
+            .auth
+            .as_ref()
+            .map(|(a, _)| mac_len(*a))
+            .unwrap_or(0);
         let priv_params: &[u8] = if encrypted { &salt } else { &[] };
         let (mut msg, at) = wrap(
             id,
@@ -439,9 +511,13 @@ impl Usm {
             return Err(SnmpError::Unexpected("not an SNMPv3 message"));
         }
         let mut global = m.sequence(ber::SEQUENCE)?;
-        let msg_id = i32::try_from(global.integer()?).map_err(|_| SnmpError::Unexpected("msgID"))?;
+        let msg_id =
+            i32::try_from(global.integer()?).map_err(|_| SnmpError::Unexpected("msgID"))?;
         let _max = global.integer()?;
-        let flags = *global.octets()?.first().ok_or(SnmpError::Unexpected("msgFlags"))?;
+        let flags = *global
+            .octets()?
+            .first()
+            .ok_or(SnmpError::Unexpected("msgFlags"))?;
         if global.integer()? != USM {
             return Err(SnmpError::Unexpected("not the user-based security model"));
         }
@@ -456,14 +532,20 @@ impl Usm {
         let is_report_level = flags & (FLAG_AUTH | FLAG_PRIV) == 0;
         if flags & FLAG_AUTH != 0 {
             let Some((a, _)) = self.user.auth else {
-                return Err(SnmpError::Unexpected("an authenticated message for a user without authentication"));
+                return Err(SnmpError::Unexpected(
+                    "an authenticated message for a user without authentication",
+                ));
             };
             if user != self.user.name.as_bytes() || self.auth_key.is_empty() {
-                return Err(SnmpError::Unexpected("a message for another user or engine"));
+                return Err(SnmpError::Unexpected(
+                    "a message for another user or engine",
+                ));
             }
             let mac = mac_len(a);
             if auth.len() != mac {
-                return Err(SnmpError::Usm("an authentication parameter of the wrong length".into()));
+                return Err(SnmpError::Usm(
+                    "an authentication parameter of the wrong length".into(),
+                ));
             }
             // Where the parameter sits in the datagram: zeroed for the HMAC.
             let at = auth.as_ptr() as usize - data.as_ptr() as usize;
@@ -481,7 +563,9 @@ impl Usm {
         let plain;
         let mut scoped = if flags & FLAG_PRIV != 0 {
             let Some((p, _)) = self.user.privacy else {
-                return Err(SnmpError::Unexpected("an encrypted message for a user without privacy"));
+                return Err(SnmpError::Unexpected(
+                    "an encrypted message for a user without privacy",
+                ));
             };
             let enc = m.octets()?;
             let salt: [u8; 8] = privp

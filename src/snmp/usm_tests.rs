@@ -10,7 +10,10 @@ const ENGINE: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 fn keys_match_rfc3414_appendix_a3() {
     let ku = password_to_key(Kind::Md5, b"maplesyrup");
     assert_eq!(hex(&ku), "9faf3283884e92834ebc9847d8edd963");
-    assert_eq!(hex(&localize(Kind::Md5, &ku, &ENGINE)), "526f5eed9fcce26f8964c2930787d82b");
+    assert_eq!(
+        hex(&localize(Kind::Md5, &ku, &ENGINE)),
+        "526f5eed9fcce26f8964c2930787d82b"
+    );
     let ku = password_to_key(Kind::Sha1, b"maplesyrup");
     assert_eq!(hex(&ku), "9fb5cc0381497b3793528939ff788d5d79145211");
     assert_eq!(
@@ -30,7 +33,11 @@ fn sha2_keys_match_an_independent_implementation() {
         (Kind::Sha512, "22a5a36cedfcc085807a128d7bc6c2382167ad6c0dbc5fdff856740f3d84c099ad1ea87a8db096714d9788bd544047c9021e4229ce27e4c0a69250adfcffbb0b"),
     ];
     for (h, want) in cases {
-        assert_eq!(hex(&localize(h, &password_to_key(h, b"maplesyrup"), &ENGINE)), want, "{h:?}");
+        assert_eq!(
+            hex(&localize(h, &password_to_key(h, b"maplesyrup"), &ENGINE)),
+            want,
+            "{h:?}"
+        );
     }
 }
 
@@ -65,12 +72,27 @@ fn privacy_keys_are_extended_as_the_drafts_say() {
 /// AES-CFB128 against NIST SP 800-38A F.3.13 (the IV's three parts carry its 16 bytes).
 #[test]
 fn aes_cfb_matches_nist_sp800_38a() {
-    let key: Vec<u8> = (0..16).map(|i| [0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c][i]).collect();
+    let key: Vec<u8> = (0..16)
+        .map(|i| {
+            [
+                0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf,
+                0x4f, 0x3c,
+            ][i]
+        })
+        .collect();
     let salt = [8, 9, 10, 11, 12, 13, 14, 15];
     let plain = [
-        0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96, 0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a, 0xae, 0x2d,
+        0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96, 0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17,
+        0x2a, 0xae, 0x2d,
     ];
-    let c = encrypt(PrivProto::Aes128, &key, 0x0001_0203, 0x0405_0607, &salt, &plain);
+    let c = encrypt(
+        PrivProto::Aes128,
+        &key,
+        0x0001_0203,
+        0x0405_0607,
+        &salt,
+        &plain,
+    );
     assert_eq!(hex(&c[..16]), "3b3fd92eb72dad20333449f8e83cfb4a");
     assert_eq!(c.len(), plain.len(), "CFB has no padding");
     let back = decrypt(PrivProto::Aes128, &key, 0x0001_0203, 0x0405_0607, &salt, &c).unwrap();
@@ -150,11 +172,16 @@ fn messages_authenticate_and_decrypt() {
         let mut bad = msg.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert!(matches!(usm.decode(&bad), Err(SnmpError::Usm(e)) if e.contains("digest")), "{a:?}");
+        assert!(
+            matches!(usm.decode(&bad), Err(SnmpError::Usm(e)) if e.contains("digest")),
+            "{a:?}"
+        );
         // Another authentication password.
         let mut other = user(a, Some((PrivProto::Aes128, "privacy-pass")));
         other.auth = Some((a, "another-password".into()));
-        assert!(matches!(learned(other).decode(&msg), Err(SnmpError::Usm(e)) if e.contains("authentication")));
+        assert!(
+            matches!(learned(other).decode(&msg), Err(SnmpError::Usm(e)) if e.contains("authentication"))
+        );
         // Another privacy password: a fast, named decryption error.
         let wrong = learned(user(a, Some((PrivProto::Aes128, "privacy-wrong"))));
         match wrong.decode(&msg) {
@@ -163,7 +190,11 @@ fn messages_authenticate_and_decrypt() {
         }
     }
     // authNoPriv and DES.
-    for privacy in [None, Some((PrivProto::Des, "privacy-pass")), Some((PrivProto::TripleDes, "privacy-pass"))] {
+    for privacy in [
+        None,
+        Some((PrivProto::Des, "privacy-pass")),
+        Some((PrivProto::TripleDes, "privacy-pass")),
+    ] {
         let mut usm = learned(user(AuthProto::Sha1, privacy));
         let (_, msg) = usm.encode(&pdu).unwrap();
         assert_eq!(usm.decode(&msg).unwrap().pdu.request_id, 42);

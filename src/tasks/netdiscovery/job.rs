@@ -7,7 +7,6 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::snmp::Version;
 
 /// Most addresses one job scans (a /16); a larger range is refused, not cut.
 pub const MAX_JOB_ADDRESSES: u64 = 65_536;
@@ -51,13 +50,8 @@ impl Range {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub id: String,
-    pub version: Version,
-    pub community: String,
-    pub port: Option<u16>,
-}
+/// A credential of the job: the SNMP client's shared form (v1/v2c communities, v3 users).
+pub use crate::snmp::credential::CredentialSpec as Credential;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -222,29 +216,17 @@ impl Job {
                 log::info!("NETDISCOVERY: credential {id} is a remote one (ESX, ssh, WinRM), not for discovery: skipped");
                 continue;
             }
-            let version = a.attr("VERSION").unwrap_or("1").trim();
-            if version == "3" {
-                log::warn!("NETDISCOVERY: credential {id} is SNMPv3, which this build does not speak yet: skipped");
-                continue;
+            let mut c = Credential::from_attrs(a.attrs.iter().filter(|(k, _)| {
+                !k.eq_ignore_ascii_case("TYPE") && !k.eq_ignore_ascii_case("PROTOCOL")
+            }).map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(JobError)?;
+            if c.id.is_empty() {
+                c.id = id;
             }
-            let Some(v) = Version::parse(version) else {
-                return err(format!("credential {id}: unknown SNMP version {:?}", cut(version)));
-            };
-            let Some(c) = a.attr("COMMUNITY").filter(|c| !c.is_empty()) else {
-                return err(format!("credential {id}: SNMP v{} without COMMUNITY", v.name()));
-            };
             if job.credentials.len() == MAX_CREDENTIALS {
                 return err(format!("more than {MAX_CREDENTIALS} credentials"));
             }
-            job.credentials.push(Credential {
-                id,
-                version: v,
-                community: c.to_string(),
-                port: match a.attr("PORT") {
-                    Some(p) => parse_ports(p)?.first().copied(),
-                    None => None,
-                },
-            });
+            job.credentials.push(c);
         }
         job.check()?;
         Ok(job)
@@ -288,15 +270,7 @@ impl Job {
             line(&mut out, "range", &pairs);
         }
         for c in &self.credentials {
-            let mut pairs = vec![
-                ("id", c.id.clone()),
-                ("version", c.version.name().to_string()),
-                ("community", c.community.clone()),
-            ];
-            if let Some(p) = c.port {
-                pairs.push(("port", p.to_string()));
-            }
-            line(&mut out, "auth", &pairs);
+            line(&mut out, "auth", &c.pairs());
         }
         out
     }
@@ -346,16 +320,14 @@ impl Job {
                     if job.credentials.len() == MAX_CREDENTIALS {
                         return err(format!("more than {MAX_CREDENTIALS} credentials"));
                     }
-                    job.credentials.push(Credential {
-                        id: need("id")?.to_string(),
-                        version: Version::parse(need("version")?)
-                            .ok_or_else(|| JobError("job text: unknown SNMP version".into()))?,
-                        community: need("community")?.to_string(),
-                        port: match get("port") {
-                            Some(p) => parse_ports(p)?.first().copied(),
-                            None => None,
-                        },
-                    })
+                    let mut c = Credential::default();
+                    for (k, v) in &pairs {
+                        if !c.set(k, v).map_err(|e| JobError(format!("job text: {e}")))? {
+                            return err(format!("job text: unknown key {:?}", cut(k)));
+                        }
+                    }
+                    c.check().map_err(JobError)?;
+                    job.credentials.push(c);
                 }
                 other => return err(format!("job text: unknown line {:?}", cut(other))),
             }
