@@ -9,8 +9,10 @@
 
 pub mod ber;
 pub mod credential;
+pub mod device;
 pub mod file;
 pub mod message;
+pub mod sysobject;
 pub mod transport;
 #[cfg(feature = "snmpv3")]
 pub mod usm;

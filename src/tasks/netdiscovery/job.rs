@@ -242,7 +242,7 @@ impl Job {
                 out.push(if i == 0 { ' ' } else { '&' });
                 out.push_str(k);
                 out.push('=');
-                out.push_str(&encode(v));
+                out.push_str(&crate::tasks::jobtext::encode(v));
             }
             out.push('\n');
         };
@@ -287,7 +287,7 @@ impl Job {
             let mut pairs = Vec::new();
             for p in rest.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                pairs.push((k, decode(v)?));
+                pairs.push((k, crate::tasks::jobtext::decode(v).map_err(JobError)?));
             }
             let get = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
             let need = |k: &str| get(k).ok_or_else(|| JobError(format!("job text: {kind} without {k}")));
@@ -338,36 +338,4 @@ impl Job {
         job.check()?;
         Ok(job)
     }
-}
-
-fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b".-_:,@/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn decode(v: &str) -> Result<String, JobError> {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = v
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| JobError("job text: a bad %-escape".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| JobError("job text: not UTF-8".into()))
 }

@@ -12,12 +12,10 @@
 //! inventory.
 
 mod args;
-mod device;
 pub mod ipdiscover;
 pub mod job;
 pub mod output;
 pub mod probes;
-pub mod sysobject;
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -28,11 +26,11 @@ use std::time::{Duration, Instant};
 use smol::future;
 
 pub use args::Args;
-pub use device::Device;
+pub use crate::snmp::device::{self, Device};
 use job::{Job, Range, MAX_JOB_TEXT, SNMP_PORT};
 use output::{message, Content, Sink};
 use probes::PingKind;
-use sysobject::SysObjectIds;
+use crate::snmp::sysobject::SysObjectIds;
 
 use crate::core::exit;
 use crate::snmp::{self, Agent, Session, SessionOptions, WalkFile};

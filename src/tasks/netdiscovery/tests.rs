@@ -1,11 +1,11 @@
 use std::net::Ipv4Addr;
 
-use super::device::{canonical_mac, uptime};
+use crate::snmp::device::{canonical_mac, uptime};
 use super::ipdiscover::{arp_request, parse_arp_reply, parse_ptr_answer, ptr_query, Order};
 use super::job::Job;
 use super::output::{message, Content};
 use super::probes::{echo_request, is_echo_reply, nbstat_request, parse_arp_table, parse_nbstat, PingKind};
-use super::sysobject::{by_enterprise, lookup_in};
+use crate::snmp::sysobject::{by_enterprise, lookup_in};
 use super::*;
 use crate::snmp::{oid, Value, Version};
 

@@ -1,13 +1,25 @@
-//! One device found, and what SNMP tells of it (§A.4 of the network tasks' notes): the system
+//! One device, and what SNMP tells of it (§A.4 of the network tasks' notes): the system
 //! group, the type, maker and model from the sysObjectID, the MAC and serial chains, the
 //! firmware and the addresses.
 
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 
-use super::probes::mac_text;
 use super::sysobject::SysObjectIds;
 use crate::snmp::{oid, Agent, Oid, SnmpError, Value};
+
+/// `aa:bb:cc:dd:ee:ff` from six bytes; `None` for all zeros or all ones.
+pub fn mac_text(b: &[u8]) -> Option<String> {
+    if b.len() != 6 || b.iter().all(|&x| x == 0) || b.iter().all(|&x| x == 0xff) {
+        return None;
+    }
+    Some(
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
 
 /// Most rows read from each table a discovery walks (interfaces, addresses, entities).
 const MAX_ROWS: usize = 256;
@@ -107,7 +119,7 @@ pub fn canonical_mac(v: &Value) -> Option<String> {
 
 /// A string value canonicalised (cut at the first control character, trimmed), `None` when
 /// empty.
-fn text(v: &Value) -> Option<String> {
+pub fn text(v: &Value) -> Option<String> {
     let t = v.to_text();
     (!t.is_empty()).then_some(t)
 }
@@ -130,7 +142,11 @@ fn placeholder(s: &str) -> bool {
 /// The type and maker from the first word of sysDescr and a few patterns, when the
 /// sysObjectID said nothing.
 fn from_description(d: &str) -> (Option<&'static str>, Option<&'static str>) {
-    let first = d.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let first = d
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let known: &[(&str, &str, Option<&str>)] = &[
         ("cisco", "Cisco", Some("NETWORKING")),
         ("juniper", "Juniper", Some("NETWORKING")),
@@ -256,24 +272,44 @@ pub async fn snmp_discover(
     // 5. Model and maker fallbacks.
     if d.model.is_none() {
         d.model = match d.kind.as_deref() {
-            Some("PRINTER") => agent.get_one(&oid(HR_DEVICE_DESCR)).await.ok().flatten().and_then(|v| text(&v)),
-            Some("POWER") => agent.get_one(&oid(UPS_MODEL)).await.ok().flatten().and_then(|v| text(&v)),
+            Some("PRINTER") => agent
+                .get_one(&oid(HR_DEVICE_DESCR))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| text(&v)),
+            Some("POWER") => agent
+                .get_one(&oid(UPS_MODEL))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| text(&v)),
             _ => first_of(agent, ENT_MODEL).await,
         };
     }
     if d.manufacturer.is_none() {
-        d.manufacturer = agent.get_one(&oid(PRT_VENDOR)).await.ok().flatten().and_then(|v| text(&v));
+        d.manufacturer = agent
+            .get_one(&oid(PRT_VENDOR))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
     }
-    if d
-        .model
-        .as_deref()
-        .is_some_and(|m| m.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("dell")))
-    {
+    if d.model.as_deref().is_some_and(|m| {
+        m.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("dell"))
+    }) {
         d.manufacturer = Some("Dell".into());
     }
     // 6. The host name of a printer without sysName.
     if d.snmphostname.is_none() {
-        d.snmphostname = agent.get_one(&oid(PPM_PRINTER_NAME)).await.ok().flatten().and_then(|v| text(&v));
+        d.snmphostname = agent
+            .get_one(&oid(PPM_PRINTER_NAME))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
     }
     // 7. The MAC.
     d.mac = match v(6).and_then(canonical_mac) {
