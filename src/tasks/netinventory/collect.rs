@@ -259,7 +259,7 @@ fn ports(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
             let value = match kind {
                 b'k' => constant(&v),
                 b'n' => count(&v),
-                b'm' => canonical_mac(&v),
+                b'm' => port_mac(&v),
                 b't' => match v {
                     Value::TimeTicks(t) => Some(uptime(t)),
                     ref other => string(other),
@@ -575,6 +575,23 @@ fn trunks(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
         }
     }
     Ok(())
+}
+
+/// A port's address: a MAC, or a Fibre Channel WWN (8 bytes; a shorter value padded to 6
+/// bytes behind `10:00`), as the reference agents canonicalise them.
+fn port_mac(v: &Value) -> Option<String> {
+    let b = v.as_bytes()?;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+    match b.len() {
+        8 => Some(hex(b)),
+        1..=5 => {
+            let mut w = vec![0x10, 0];
+            w.extend(std::iter::repeat_n(0, 6 - b.len()));
+            w.extend_from_slice(b);
+            Some(hex(&w))
+        }
+        _ => canonical_mac(v),
+    }
 }
 
 fn mac_of_octets(v: &Value) -> Option<String> {
