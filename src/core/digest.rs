@@ -558,6 +558,7 @@ impl Kind {
     }
 
     /// Bytes of the digest.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> usize {
         match self {
             Kind::Md5 => 16,

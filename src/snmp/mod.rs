@@ -234,6 +234,7 @@ pub fn status_name(status: i64) -> String {
 }
 
 /// Where answers come from: a live agent over UDP, or a recorded walk.
+#[allow(clippy::large_enum_variant)]
 pub enum Agent {
     Live(Session),
     File(WalkFile),

@@ -341,6 +341,7 @@ fn v3_match(r: Result<Incoming, SnmpError>, id: i32) -> Option<Result<Incoming, 
 /// Sends `datagram` (again after each silent attempt) and waits for the datagram `accept`
 /// takes: at most `retries + 1` timeouts. A datagram from another address, or one `accept`
 /// leaves, is ignored and the wait goes on until the deadline.
+#[allow(clippy::type_complexity)]
 async fn send_and_wait(
     socket: &Async<UdpSocket>,
     peer: SocketAddr,

@@ -15,6 +15,7 @@ pub fn line(out: &mut String, kind: &str, pairs: &[(&str, String)]) {
 }
 
 /// A line read back: its kind and its pairs, decoded.
+#[allow(clippy::type_complexity)]
 pub fn parse_line(line: &str) -> Result<(&str, Vec<(&str, String)>), String> {
     let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
     let mut pairs = Vec::new();

@@ -737,10 +737,10 @@ fn neighbours(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
         if let Some(m) = c.get("SYSNAME").and_then(|n| n.strip_prefix("SIP")).and_then(mac_of_text) {
             c.insert("SYSMAC", m);
         }
-        if cdp.contains_key(&iface) {
-            twice.push(iface);
+        if let std::collections::btree_map::Entry::Vacant(e) = cdp.entry(iface) {
+            e.insert(c);
         } else {
-            cdp.insert(iface, c);
+            twice.push(iface);
         }
     }
     for i in twice {

@@ -80,8 +80,8 @@ impl OcsJob {
                         }
                     }
                 }
-                "SNMP_TYPE" => {
-                    if job.labels.len() < MAX_LABELS {
+                "SNMP_TYPE" if job.labels.len() < MAX_LABELS => {
+                    {
                         job.labels.push(Label {
                             type_name: get("TYPE_NAME"),
                             table: get("TABLE_TYPE_NAME"),
