@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan netdiscovery ipdiscover daemon compat hostile deploy cross bench"
+ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan netdiscovery netinventory ipdiscover daemon compat hostile deploy cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -98,6 +98,7 @@ unit() {
   cargo clippy -q --features full -- -D warnings
   # The network discovery and its SNMP client need UDP only: they build without the HTTP client.
   cargo clippy -q --no-default-features --features minimal,netdiscovery -- -D warnings
+  cargo clippy -q --no-default-features --features minimal,netinventory,snmpv3 -- -D warnings
 }
 
 # The host's release binary (built here: a failed build stops the stage before any check).
@@ -195,6 +196,13 @@ netdiscovery() {
   network_peers
   cargo build -q --features full --target-dir target/full
   python3 tests/netdiscovery/check_netdiscovery.py --binary "$repo/target/full/debug/uagent"
+}
+
+netinventory() {
+  say "netinventory: 45 snmpsim-data recordings through --file and live beside fusioninventory-netinventory, a printer, SNMPv3 against Debian's snmpd, hostile agents"
+  network_peers
+  cargo build -q --features full --target-dir target/full
+  python3 tests/netinventory/check_netinventory.py --binary "$repo/target/full/debug/uagent"
 }
 
 ipdiscover() {
@@ -302,6 +310,7 @@ bench() {
   python3 tests/bench/deploy_memory.py --binary $out/full/uagent
   network_peers
   python3 tests/bench/netdiscovery.py --binary $out/full/uagent
+  python3 tests/bench/netinventory.py --binary $out/full/uagent
 }
 
 for s in $ALL_STAGES; do

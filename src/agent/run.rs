@@ -757,6 +757,23 @@ impl Agent {
                 self.netdiscovery(name, &cmd, args, server, outcome).await;
                 continue;
             }
+            #[cfg(feature = "netinventory")]
+            if let Command::Netinventory(a) = &mut cmd {
+                a.deviceid = Some(self.deviceid.clone());
+                a.sysobject_ids = self.settings.tasks.sysobject_ids.clone();
+                let args = a.clone();
+                let limit = tasks::netinventory::time_limit(
+                    &args,
+                    Duration::from_secs(self.settings.tasks.task_timeout),
+                );
+                let exit = args
+                    .job_text()
+                    .and_then(tasks::netinventory::job_pid)
+                    .map(|pid| tasks::netinventory::exit_message(&self.deviceid, &pid));
+                self.framed_task(name, &cmd, limit, "SNMPQUERY", exit, server, outcome)
+                    .await;
+                continue;
+            }
             let _ = server;
             if let Err(e) = self.task(&cmd, false).await {
                 log::error!("{name}: the {} task {e}", info.name);
@@ -813,15 +830,39 @@ impl Agent {
         server: &Server<'_>,
         outcome: &mut Outcome,
     ) {
-        use std::cell::Cell;
         let limit = tasks::netdiscovery::time_limit(
             &args,
             Duration::from_secs(self.settings.tasks.task_timeout),
         );
+        let exit = args
+            .job_text()
+            .and_then(tasks::netdiscovery::job_pid)
+            .map(|pid| tasks::netdiscovery::exit_message(&self.deviceid, &pid));
+        self.framed_task(name, cmd, limit, "NETDISCOVERY", exit, server, outcome)
+            .await;
+    }
+
+    /// A network task whose messages (frames) go to the server as they arrive; `exit` is
+    /// sent when the task does not finish (time limit, failure).
+    #[cfg(any(feature = "netdiscovery", feature = "netinventory"))]
+    #[allow(clippy::too_many_arguments)]
+    async fn framed_task(
+        &self,
+        name: &str,
+        cmd: &Command,
+        limit: Duration,
+        query: &str,
+        exit: Option<Vec<u8>>,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
+        use std::cell::Cell;
         let sent = Cell::new(0usize);
         let failed: Cell<Option<CommError>> = Cell::new(None);
         let dropped = Cell::new(0usize);
-        self.set_status("running task netdiscovery");
+        let task = cmd.name();
+        self.set_status(&format!("running task {task}"));
+        let what = format!("{query} message");
         let result = child::run_frames(cmd, limit, async |msg: Vec<u8>| {
             let err = failed.take();
             if err.is_some() {
@@ -830,7 +871,7 @@ impl Agent {
                 failed.set(err);
                 return;
             }
-            match server.send_message("NETDISCOVERY message", &msg).await {
+            match server.send_message(&what, &msg).await {
                 Ok(_) => sent.set(sent.get() + 1),
                 Err(e) => failed.set(Some(e)),
             }
@@ -839,20 +880,19 @@ impl Agent {
         self.set_status("waiting");
         if let Some(e) = failed.take() {
             log::error!(
-                "{name}: {e}; {} discovery message(s) not sent",
+                "{name}: {e}; {} {query} message(s) not sent",
                 dropped.get() + 1
             );
             outcome.comm(&e);
             return;
         }
-        log::info!("{name}: {} discovery message(s) sent", sent.get());
+        log::info!("{name}: {} {query} message(s) sent", sent.get());
         if let Err(e) = result {
-            log::error!("{name}: the netdiscovery task {e}");
+            log::error!("{name}: the {task} task {e}");
             outcome.task_failed = true;
-            if let Some(pid) = args.job_text().and_then(tasks::netdiscovery::job_pid) {
-                let exit = tasks::netdiscovery::exit_message(&self.deviceid, &pid);
-                if let Err(e) = server.send_message("NETDISCOVERY EXIT", &exit).await {
-                    log::error!("{name}: cannot send the EXIT of the discovery: {e}");
+            if let Some(exit) = exit {
+                if let Err(e) = server.send_message(&format!("{query} EXIT"), &exit).await {
+                    log::error!("{name}: cannot send the EXIT of the {task} task: {e}");
                 }
             }
         }

@@ -1,10 +1,11 @@
 //! What every part of the agent may use, and which imports nothing above it: exit codes, the
-//! logger, time and time zones, randomness, markup escaping, redaction of secrets, decimal numbers, frames
+//! logger, time and time zones, randomness, markup escaping, redaction of secrets, decimal numbers, hashes and HMAC, frames
 //! on a pipe, the console line
 //! writer and the schedule arithmetic.
 
 pub mod console;
 pub mod decimal;
+pub mod digest;
 pub mod exit;
 pub mod frame;
 pub mod logger;

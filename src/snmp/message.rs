@@ -17,6 +17,7 @@ pub const REPORT: u8 = 0xa8;
 pub enum Version {
     V1,
     V2c,
+    V3,
 }
 
 impl Version {
@@ -24,14 +25,16 @@ impl Version {
         match self {
             Version::V1 => 0,
             Version::V2c => 1,
+            Version::V3 => 3,
         }
     }
 
-    /// `1`, `2c` (also `2`, `v2c`…) as servers and command lines spell it.
+    /// `1`, `2c` (also `2`, `v2c`…), `3` as servers and command lines spell it.
     pub fn parse(s: &str) -> Option<Version> {
         match s.trim().trim_start_matches(['v', 'V']) {
             "1" => Some(Version::V1),
             "2c" | "2C" | "2" => Some(Version::V2c),
+            "3" => Some(Version::V3),
             _ => None,
         }
     }
@@ -40,6 +43,7 @@ impl Version {
         match self {
             Version::V1 => "1",
             Version::V2c => "2c",
+            Version::V3 => "3",
         }
     }
 }
@@ -49,6 +53,116 @@ impl Version {
 pub enum Security {
     /// v1/v2c: the community string travels in clear.
     Community(String),
+    /// v3: the user-based security model (RFC 3414); the crypto is in [`super::usm`], built
+    /// with the `snmpv3` feature.
+    Usm(Box<UsmUser>),
+}
+
+/// Authentication protocols of SNMPv3 (RFC 3414, RFC 7860).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProto {
+    Md5,
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl AuthProto {
+    /// `md5`, `sha`/`sha1`, `sha224` … `sha512` (GLPI's `SHA256`, glpi-agent's `sha256`,
+    /// net-snmp's `SHA-256`).
+    pub fn parse(s: &str) -> Option<AuthProto> {
+        let s = s.trim().to_ascii_lowercase().replace(['-', '_'], "");
+        Some(match s.as_str() {
+            "md5" | "hmacmd5" => AuthProto::Md5,
+            "sha" | "sha1" | "hmacsha" => AuthProto::Sha1,
+            "sha224" => AuthProto::Sha224,
+            "sha256" => AuthProto::Sha256,
+            "sha384" => AuthProto::Sha384,
+            "sha512" => AuthProto::Sha512,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthProto::Md5 => "md5",
+            AuthProto::Sha1 => "sha",
+            AuthProto::Sha224 => "sha224",
+            AuthProto::Sha256 => "sha256",
+            AuthProto::Sha384 => "sha384",
+            AuthProto::Sha512 => "sha512",
+        }
+    }
+}
+
+/// Privacy protocols of SNMPv3: DES (RFC 3414), AES-128 (RFC 3826), AES-192/256 with the
+/// Blumenthal draft's key extension, the same with Cisco's (Reeder's) key extension
+/// (`aes192c`, `aes256c`), and 3DES-EDE (Reeder's draft).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivProto {
+    Des,
+    TripleDes,
+    Aes128,
+    Aes192,
+    Aes256,
+    Aes192C,
+    Aes256C,
+}
+
+impl PrivProto {
+    /// `des`, `3des`, `aes`/`aes128`, `aes192`, `aes256`, `aes192c`, `aes256c` (GLPI's
+    /// spellings and glpi-agent's, case-insensitive).
+    pub fn parse(s: &str) -> Option<PrivProto> {
+        let s = s.trim().to_ascii_lowercase().replace(['-', '_'], "");
+        Some(match s.as_str() {
+            "des" | "cbcdes" => PrivProto::Des,
+            "3des" | "3desede" | "des3" | "tripledes" => PrivProto::TripleDes,
+            "aes" | "aes128" | "cfb128aes" => PrivProto::Aes128,
+            "aes192" | "cfb192aes" => PrivProto::Aes192,
+            "aes256" | "cfb256aes" => PrivProto::Aes256,
+            "aes192c" => PrivProto::Aes192C,
+            "aes256c" => PrivProto::Aes256C,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PrivProto::Des => "des",
+            PrivProto::TripleDes => "3des",
+            PrivProto::Aes128 => "aes",
+            PrivProto::Aes192 => "aes192",
+            PrivProto::Aes256 => "aes256",
+            PrivProto::Aes192C => "aes192c",
+            PrivProto::Aes256C => "aes256c",
+        }
+    }
+}
+
+/// An SNMPv3 user: its name, authentication and privacy (each with its password), and the
+/// context asked (empty, or `vlan-N` for a VLAN's bridge tables).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct UsmUser {
+    pub name: String,
+    pub auth: Option<(AuthProto, String)>,
+    pub privacy: Option<(PrivProto, String)>,
+    pub context: String,
+}
+
+impl std::fmt::Debug for UsmUser {
+    /// Without the passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "UsmUser({:?}, auth {:?}, priv {:?}, context {:?})",
+            self.name,
+            self.auth.as_ref().map(|a| a.0),
+            self.privacy.as_ref().map(|p| p.0),
+            self.context
+        )
+    }
 }
 
 /// One set of credentials: the version and its security parameters.
@@ -70,6 +184,13 @@ impl Credential {
     /// community, `community@context` (the convention Cisco agents follow).
     pub fn with_context(&self, context: &str) -> Credential {
         match &self.security {
+            Security::Usm(u) => Credential {
+                version: self.version,
+                security: Security::Usm(Box::new(UsmUser {
+                    context: format!("vlan-{context}"),
+                    ..(**u).clone()
+                })),
+            },
             Security::Community(c) => {
                 let base = c.split('@').next().unwrap_or(c);
                 Credential {
@@ -110,6 +231,17 @@ impl Pdu {
             ..Pdu::request(GET_BULK, request_id, oids)
         }
     }
+}
+
+/// A message as the transport matches it: the PDU, and for v3 the USM's fields (a v1/v2c
+/// message has no engine, message id 0).
+#[derive(Debug)]
+pub struct Incoming {
+    pub msg_id: i32,
+    pub engine_id: Vec<u8>,
+    pub boots: u32,
+    pub time: u32,
+    pub pdu: Pdu,
 }
 
 /// A decoded message.
@@ -165,7 +297,7 @@ pub fn decode_value(tag: u8, b: &[u8]) -> Result<Value, BerError> {
     })
 }
 
-fn encode_pdu(out: &mut Vec<u8>, pdu: &Pdu) {
+pub fn encode_pdu(out: &mut Vec<u8>, pdu: &Pdu) {
     ber::push_with(out, pdu.kind, |p| {
         ber::push_integer(p, i64::from(pdu.request_id));
         ber::push_integer(p, pdu.error_status);
@@ -181,7 +313,7 @@ fn encode_pdu(out: &mut Vec<u8>, pdu: &Pdu) {
     });
 }
 
-fn decode_pdu(r: &mut Reader) -> Result<Pdu, SnmpError> {
+pub fn decode_pdu(r: &mut Reader) -> Result<Pdu, SnmpError> {
     let (kind, content) = r.any()?;
     if !(0xa0..=0xa8).contains(&kind) {
         return Err(SnmpError::Unexpected("not a PDU"));
@@ -211,16 +343,18 @@ fn decode_pdu(r: &mut Reader) -> Result<Pdu, SnmpError> {
     })
 }
 
-/// The datagram for `pdu` under `cred`.
+/// The datagram for `pdu` under a community (v1, v2c); a v3 message is the USM's to make.
 pub fn encode(cred: &Credential, pdu: &Pdu) -> Vec<u8> {
     let mut out = Vec::new();
-    match &cred.security {
-        Security::Community(c) => ber::push_with(&mut out, ber::SEQUENCE, |m| {
-            ber::push_integer(m, cred.version.wire());
-            ber::push(m, ber::OCTET_STRING, c.as_bytes());
-            encode_pdu(m, pdu);
-        }),
-    }
+    let c = match &cred.security {
+        Security::Community(c) => c.as_str(),
+        Security::Usm(_) => "",
+    };
+    ber::push_with(&mut out, ber::SEQUENCE, |m| {
+        ber::push_integer(m, cred.version.wire());
+        ber::push(m, ber::OCTET_STRING, c.as_bytes());
+        encode_pdu(m, pdu);
+    });
     out
 }
 

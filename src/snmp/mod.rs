@@ -8,9 +8,14 @@
 //! `walk`.
 
 pub mod ber;
+pub mod credential;
+pub mod device;
 pub mod file;
 pub mod message;
+pub mod sysobject;
 pub mod transport;
+#[cfg(feature = "snmpv3")]
+pub mod usm;
 pub mod walk;
 
 use std::fmt;
@@ -186,6 +191,9 @@ pub enum SnmpError {
     File(String),
     /// What this build or this backend does not do (a security model it lacks).
     Unsupported(String),
+    /// SNMPv3: the user-based security model refused the request or its answer (unknown
+    /// user, wrong digest, decryption error…): the credential is wrong, retrying will not help.
+    Usm(String),
 }
 
 impl fmt::Display for SnmpError {
@@ -200,6 +208,7 @@ impl fmt::Display for SnmpError {
             }
             SnmpError::File(e) => f.write_str(e),
             SnmpError::Unsupported(e) => f.write_str(e),
+            SnmpError::Usm(e) => write!(f, "SNMPv3: {e}"),
         }
     }
 }
@@ -225,6 +234,7 @@ pub fn status_name(status: i64) -> String {
 }
 
 /// Where answers come from: a live agent over UDP, or a recorded walk.
+#[allow(clippy::large_enum_variant)]
 pub enum Agent {
     Live(Session),
     File(WalkFile),

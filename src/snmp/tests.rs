@@ -155,7 +155,7 @@ fn messages_round_trip() {
 
 #[test]
 fn v3_messages_are_named_not_misread() {
-    // version 3 in the envelope: refused with a reason, until the USM model comes.
+    // version 3 in the envelope: not for the community decoder (the USM reads those).
     let mut out = Vec::new();
     ber::push_with(&mut out, ber::SEQUENCE, |m| {
         ber::push_integer(m, 3);
@@ -178,7 +178,8 @@ fn contexts_follow_the_community_at_vlan_convention() {
     );
     assert_eq!(Version::parse("2c"), Some(Version::V2c));
     assert_eq!(Version::parse("1"), Some(Version::V1));
-    assert_eq!(Version::parse("3"), None);
+    assert_eq!(Version::parse("3"), Some(Version::V3));
+    assert_eq!(Version::parse("4"), None);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use smol::{future, Async, Timer};
 
-use super::message::{self, Credential, Pdu, Version};
+use super::message::{self, Credential, Incoming, Pdu, Security, Version};
 use super::{Oid, SnmpError, Value};
 
 /// Default receive buffer: the largest UDP payload over IPv4.
@@ -49,6 +49,9 @@ pub struct Session {
     next_id: i32,
     /// Whether GETBULK works with this agent: unknown until a walk tried it.
     pub bulk: Option<bool>,
+    /// v3: the user-based security model's state (engine, keys, counters).
+    #[cfg(feature = "snmpv3")]
+    usm: Option<super::usm::Usm>,
 }
 
 fn same_peer(a: SocketAddr, b: SocketAddr) -> bool {
@@ -73,6 +76,17 @@ impl Session {
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
+        #[cfg(feature = "snmpv3")]
+        let usm = match &cred.security {
+            Security::Usm(u) => Some(super::usm::Usm::new((**u).clone())?),
+            Security::Community(_) => None,
+        };
+        #[cfg(not(feature = "snmpv3"))]
+        if matches!(cred.security, Security::Usm(_)) {
+            return Err(SnmpError::Unsupported(
+                "SNMPv3: this build has no SNMPv3 (built without the snmpv3 feature)".into(),
+            ));
+        }
         let socket = Async::<UdpSocket>::bind(local).map_err(|e| SnmpError::Io(e.to_string()))?;
         Ok(Session {
             socket,
@@ -81,6 +95,8 @@ impl Session {
             opts,
             next_id: (crate::core::random::u64() & 0x3fff_ffff) as i32,
             bulk: None,
+            #[cfg(feature = "snmpv3")]
+            usm,
         })
     }
 
@@ -101,59 +117,105 @@ impl Session {
     /// Sends `pdu` (its request id is set here) and waits for the matching response.
     pub async fn exchange(&mut self, mut pdu: Pdu) -> Result<Pdu, SnmpError> {
         pdu.request_id = self.take_id();
-        let datagram = message::encode(&self.cred, &pdu);
-        for _attempt in 0..=self.opts.retries {
-            self.socket
-                .send_to(&datagram, self.peer)
-                .await
-                .map_err(|e| SnmpError::Io(e.to_string()))?;
-            let deadline = Instant::now() + self.opts.timeout;
-            if let Some(answer) = self.receive(pdu.request_id, deadline).await? {
-                return Ok(answer);
-            }
+        #[cfg(feature = "snmpv3")]
+        if self.usm.is_some() {
+            return self.exchange_v3(pdu).await;
         }
-        Err(SnmpError::Timeout)
-    }
-
-    /// The response to `id` arriving before `deadline`, or `None`.
-    async fn receive(&self, id: i32, deadline: Instant) -> Result<Option<Pdu>, SnmpError> {
-        let mut buf = vec![0u8; self.opts.recv_buffer.clamp(484, MAX_DATAGRAM)];
-        for _ in 0..MAX_STRAYS {
-            let recv = async { Some(self.socket.recv_from(&mut buf).await) };
-            let timer = async {
-                Timer::at(deadline).await;
-                None
-            };
-            let (n, from) = match future::or(recv, timer).await {
-                None => return Ok(None),
-                Some(Ok(r)) => r,
-                // ICMP port unreachable surfaces as ECONNREFUSED on some systems: no agent.
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    return Ok(None)
-                }
-                Some(Err(e)) => return Err(SnmpError::Io(e.to_string())),
-            };
-            if !same_peer(from, self.peer) {
-                log::debug!("SNMP: ignored a datagram from {from} (asked {})", self.peer);
-                continue;
-            }
-            match message::decode(&buf[..n]) {
+        let datagram = message::encode(&self.cred, &pdu);
+        let (id, cred) = (pdu.request_id, &self.cred);
+        let got = send_and_wait(
+            &self.socket,
+            self.peer,
+            &self.opts,
+            &datagram,
+            &mut |data| match message::decode(data) {
                 Ok(m)
                     if m.pdu.request_id == id
                         && m.pdu.kind == message::RESPONSE
-                        && m.version == self.cred.version
-                        && m.security == self.cred.security =>
+                        && m.version == cred.version
+                        && m.security == cred.security =>
                 {
-                    return Ok(Some(m.pdu));
+                    Some(Ok(Incoming {
+                        msg_id: 0,
+                        engine_id: Vec::new(),
+                        boots: 0,
+                        time: 0,
+                        pdu: m.pdu,
+                    }))
                 }
-                Ok(m) => log::debug!(
-                    "SNMP: ignored a message from {from} (request id {}, expected {id})",
-                    m.pdu.request_id
-                ),
-                Err(e) => log::debug!("SNMP: ignored a datagram from {from}: {e}"),
+                Ok(m) => {
+                    log::debug!(
+                        "SNMP: ignored a message (request id {}, expected {id})",
+                        m.pdu.request_id
+                    );
+                    None
+                }
+                Err(e) => {
+                    log::debug!("SNMP: ignored a datagram: {e}");
+                    None
+                }
+            },
+        )
+        .await?;
+        Ok(got.pdu)
+    }
+
+    /// v3: discovers the engine first, then sends; a report that the time is off or the engine
+    /// changed is acted on once, any other report is the error it names.
+    #[cfg(feature = "snmpv3")]
+    async fn exchange_v3(&mut self, pdu: Pdu) -> Result<Pdu, SnmpError> {
+        use super::usm::{report_action, ReportAction};
+        let Session {
+            socket,
+            peer,
+            opts,
+            usm,
+            ..
+        } = self;
+        let Some(usm) = usm.as_mut() else {
+            return Err(SnmpError::Unsupported("no USM state".into()));
+        };
+        let (mut resynced, mut rediscovered) = (false, false);
+        loop {
+            if !usm.knows_engine() {
+                let (id, probe) = usm.discovery();
+                let m = send_and_wait(socket, *peer, opts, &probe, &mut |data| {
+                    v3_match(usm.decode(data), id)
+                })
+                .await?;
+                usm.learn(&m)?;
+            }
+            let (id, datagram) = usm.encode(&pdu)?;
+            let m = if usm.has_privacy() && !usm.privacy_checked {
+                first_private(socket, *peer, opts, usm, id, &datagram).await?
+            } else {
+                send_and_wait(socket, *peer, opts, &datagram, &mut |data| {
+                    v3_match(usm.decode(data), id)
+                })
+                .await?
+            };
+            if m.pdu.kind != message::REPORT {
+                return Ok(m.pdu);
+            }
+            match report_action(&m.pdu) {
+                ReportAction::Resync if !resynced => {
+                    log::debug!("{peer}: SNMPv3 time window resynchronised");
+                    usm.learn(&m)?;
+                    resynced = true;
+                }
+                ReportAction::Rediscover if !rediscovered => {
+                    usm.forget_engine();
+                    rediscovered = true;
+                }
+                ReportAction::Fail(e) => return Err(e),
+                _ => {
+                    return Err(SnmpError::Usm(
+                        "the agent still refuses the engine's time or id after a resynchronisation"
+                            .into(),
+                    ))
+                }
             }
         }
-        Ok(None)
     }
 
     fn check(pdu: Pdu, asked: usize) -> Result<Vec<(Oid, Value)>, SnmpError> {
@@ -252,4 +314,145 @@ impl Session {
         let r = Self::check(pdu, 0)?;
         Ok(r)
     }
+}
+
+/// What a v3 datagram means for the request with message id `id`: the answer (or a report),
+/// an error that ends the request (its digest or decryption failed), or nothing (another
+/// message, garbage).
+#[cfg(feature = "snmpv3")]
+fn v3_match(r: Result<Incoming, SnmpError>, id: i32) -> Option<Result<Incoming, SnmpError>> {
+    match r {
+        Ok(m) if m.msg_id == id => Some(Ok(m)),
+        Ok(m) => {
+            log::debug!(
+                "SNMP: ignored a v3 message (msgID {}, expected {id})",
+                m.msg_id
+            );
+            None
+        }
+        Err(e @ SnmpError::Usm(_)) => Some(Err(e)),
+        Err(e) => {
+            log::debug!("SNMP: ignored a datagram: {e}");
+            None
+        }
+    }
+}
+
+/// Sends `datagram` (again after each silent attempt) and waits for the datagram `accept`
+/// takes: at most `retries + 1` timeouts. A datagram from another address, or one `accept`
+/// leaves, is ignored and the wait goes on until the deadline.
+#[allow(clippy::type_complexity)]
+async fn send_and_wait(
+    socket: &Async<UdpSocket>,
+    peer: SocketAddr,
+    opts: &SessionOptions,
+    datagram: &[u8],
+    accept: &mut dyn FnMut(&[u8]) -> Option<Result<Incoming, SnmpError>>,
+) -> Result<Incoming, SnmpError> {
+    let mut buf = vec![0u8; opts.recv_buffer.clamp(484, MAX_DATAGRAM)];
+    for _attempt in 0..=opts.retries {
+        socket
+            .send_to(datagram, peer)
+            .await
+            .map_err(|e| SnmpError::Io(e.to_string()))?;
+        let deadline = Instant::now() + opts.timeout;
+        for _ in 0..MAX_STRAYS {
+            let recv = async { Some(socket.recv_from(&mut buf).await) };
+            let timer = async {
+                Timer::at(deadline).await;
+                None
+            };
+            let (n, from) = match future::or(recv, timer).await {
+                None => break,
+                Some(Ok(r)) => r,
+                // ICMP port unreachable surfaces as ECONNREFUSED on some systems: no agent.
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+                Some(Err(e)) => return Err(SnmpError::Io(e.to_string())),
+            };
+            if !same_peer(from, peer) {
+                log::debug!("SNMP: ignored a datagram from {from} (asked {peer})");
+                continue;
+            }
+            if let Some(r) = accept(&buf[..n]) {
+                return r;
+            }
+        }
+    }
+    Err(SnmpError::Timeout)
+}
+
+/// The first encrypted request of a session goes out with an authenticated, unencrypted probe
+/// (a GET of sysUpTime.0) beside it. An agent that cannot decrypt a request drops it without a
+/// word (net-snmp does), which would look like a dead agent: when the probe is answered and the
+/// request is not, shortly after, the privacy password or protocol is wrong, and the error says
+/// so at once instead of after every retry's timeout.
+#[cfg(feature = "snmpv3")]
+async fn first_private(
+    socket: &Async<UdpSocket>,
+    peer: SocketAddr,
+    opts: &SessionOptions,
+    usm: &mut super::usm::Usm,
+    id: i32,
+    datagram: &[u8],
+) -> Result<Incoming, SnmpError> {
+    let probe_pdu = Pdu::request(message::GET, 0, &[super::oid(".1.3.6.1.2.1.1.3.0")]);
+    let (probe_id, probe) = usm.encode_without_privacy(&probe_pdu)?;
+    let mut buf = vec![0u8; opts.recv_buffer.clamp(484, MAX_DATAGRAM)];
+    let sent = Instant::now();
+    for d in [datagram, &probe[..]] {
+        socket
+            .send_to(d, peer)
+            .await
+            .map_err(|e| SnmpError::Io(e.to_string()))?;
+    }
+    let mut deadline = sent + opts.timeout;
+    let mut probe_answered = false;
+    for _ in 0..MAX_STRAYS {
+        let recv = async { Some(socket.recv_from(&mut buf).await) };
+        let timer = async {
+            Timer::at(deadline).await;
+            None
+        };
+        let (n, from) = match future::or(recv, timer).await {
+            None if probe_answered => {
+                return Err(SnmpError::Usm(
+                    "decryption error: the agent answers this user's authenticated requests but not its encrypted ones: wrong privacy password or protocol".into(),
+                ))
+            }
+            None => break,
+            Some(Ok(r)) => r,
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            Some(Err(e)) => return Err(SnmpError::Io(e.to_string())),
+        };
+        if !same_peer(from, peer) {
+            continue;
+        }
+        match usm.decode(&buf[..n]) {
+            Ok(m) if m.msg_id == id => {
+                usm.privacy_checked = true;
+                return Ok(m);
+            }
+            Ok(m) if m.msg_id == probe_id && !probe_answered => {
+                probe_answered = true;
+                if m.pdu.kind == message::REPORT {
+                    // A refusal of the probe (wrong digest, unknown user…) is the request's too.
+                    if let super::usm::ReportAction::Fail(e) = super::usm::report_action(&m.pdu) {
+                        return Err(e);
+                    }
+                }
+                // The encrypted request went first: give it four times the probe's round trip
+                // (at least a second) to be answered too.
+                let rtt = sent.elapsed();
+                deadline = deadline.min(Instant::now() + (rtt * 4).max(Duration::from_secs(1)));
+            }
+            Ok(_) => {}
+            Err(e @ SnmpError::Usm(_)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    // Silence: the usual retries decide.
+    send_and_wait(socket, peer, opts, datagram, &mut |data| {
+        v3_match(usm.decode(data), id)
+    })
+    .await
 }

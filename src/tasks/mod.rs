@@ -8,6 +8,10 @@
 //! command line, see [`argv`]) and `main(&Args) -> i32`.
 
 pub mod argv;
+#[cfg(any(feature = "netdiscovery", feature = "netinventory"))]
+pub mod jobtext;
+#[cfg(any(feature = "netdiscovery", feature = "netinventory"))]
+pub mod netout;
 
 use crate::core::{exit, logger};
 
@@ -129,6 +133,9 @@ registry! {
     Netdiscovery(netdiscovery) if cfg(feature = "netdiscovery"):
         "netdiscovery", "network discovery", feature "netdiscovery",
         launcher "uagent-netdiscovery", prolog Some("NETDISCOVERY");
+    Netinventory(netinventory) if cfg(feature = "netinventory"):
+        "netinventory", "network inventory", feature "netinventory",
+        launcher "uagent-netinventory", prolog Some("SNMPQUERY");
 }
 
 /// The task named `name`, built here or not.
@@ -262,6 +269,15 @@ mod tests {
             community: vec!["on the command line by hand".into()],
             deviceid: Some("box-2026-01-01-00-00-00".into()),
             sysobject_ids: Some("/usr/share/glpi-agent/sysobject.ids".into()),
+            frames: true,
+            control: true,
+            ..Default::default()
+        }));
+        #[cfg(feature = "netinventory")]
+        cases.push(Command::Netinventory(netinventory::Args {
+            host: vec!["10.0.0.1".into()],
+            credentials: vec!["version:3,username:u".into()],
+            deviceid: Some("box-2026-01-01-00-00-00".into()),
             frames: true,
             control: true,
             ..Default::default()

@@ -30,7 +30,7 @@ pub struct Args {
     /// SNMP community (repeatable; SNMP v1 unless --v2c, both with --v1 --v2c; default public)
     #[argh(option)]
     pub community: Vec<String>,
-    /// SNMP credentials as version:2c,community:NAME[,port:N] (repeatable)
+    /// SNMP credentials as version:2c,community:NAME[,port:N] or version:3,username:U,authprotocol:sha,authpassword:P,privprotocol:aes,privpassword:Q (repeatable)
     #[argh(option)]
     pub credentials: Vec<String>,
     /// use SNMP v1 for --community
@@ -190,7 +190,7 @@ impl Args {
                     id: (job.credentials.len() + 1).to_string(),
                     version: *v,
                     community: c.clone(),
-                    port: None,
+                    ..Credential::default()
                 });
             }
         }
@@ -203,7 +203,7 @@ impl Args {
                 id: "1".into(),
                 version: Version::V1,
                 community: "public".into(),
-                port: None,
+                ..Credential::default()
             });
         }
         job.check()?;
@@ -211,40 +211,8 @@ impl Args {
     }
 }
 
-/// `version:2c,community:public,port:1161` (glpi-netdiscovery's --credentials).
+/// `version:2c,community:public,port:1161` or `version:3,username:u,…` (glpi-netdiscovery's
+/// --credentials).
 fn parse_credentials(text: &str, n: usize) -> Result<Credential, JobError> {
-    let mut version = None;
-    let mut community = None;
-    let mut port = None;
-    for part in text.split(',') {
-        let (k, v) = part.split_once(':').unwrap_or((part, ""));
-        match k.trim().to_ascii_lowercase().as_str() {
-            "version" => {
-                if v.trim() == "3" {
-                    return Err(JobError(
-                        "--credentials: SNMPv3 is not in this build yet".into(),
-                    ));
-                }
-                version = Some(Version::parse(v).ok_or_else(|| {
-                    JobError(format!("--credentials: unknown SNMP version {v:?}"))
-                })?)
-            }
-            "community" => community = Some(v.to_string()),
-            "port" => port = parse_ports(v)?.first().copied(),
-            "id" => {}
-            other => {
-                return Err(JobError(format!(
-                    "--credentials: unknown key {other:?} (version, community, port)"
-                )))
-            }
-        }
-    }
-    Ok(Credential {
-        id: n.to_string(),
-        version: version.unwrap_or(Version::V1),
-        community: community
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| JobError("--credentials: no community".into()))?,
-        port,
-    })
+    Credential::from_cli(text, n).map_err(JobError)
 }

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::snmp::Version;
 
 /// Most addresses one job scans (a /16); a larger range is refused, not cut.
 pub const MAX_JOB_ADDRESSES: u64 = 65_536;
@@ -51,13 +50,8 @@ impl Range {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub id: String,
-    pub version: Version,
-    pub community: String,
-    pub port: Option<u16>,
-}
+/// A credential of the job: the SNMP client's shared form (v1/v2c communities, v3 users).
+pub use crate::snmp::credential::CredentialSpec as Credential;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -222,29 +216,17 @@ impl Job {
                 log::info!("NETDISCOVERY: credential {id} is a remote one (ESX, ssh, WinRM), not for discovery: skipped");
                 continue;
             }
-            let version = a.attr("VERSION").unwrap_or("1").trim();
-            if version == "3" {
-                log::warn!("NETDISCOVERY: credential {id} is SNMPv3, which this build does not speak yet: skipped");
-                continue;
+            let mut c = Credential::from_attrs(a.attrs.iter().filter(|(k, _)| {
+                !k.eq_ignore_ascii_case("TYPE") && !k.eq_ignore_ascii_case("PROTOCOL")
+            }).map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(JobError)?;
+            if c.id.is_empty() {
+                c.id = id;
             }
-            let Some(v) = Version::parse(version) else {
-                return err(format!("credential {id}: unknown SNMP version {:?}", cut(version)));
-            };
-            let Some(c) = a.attr("COMMUNITY").filter(|c| !c.is_empty()) else {
-                return err(format!("credential {id}: SNMP v{} without COMMUNITY", v.name()));
-            };
             if job.credentials.len() == MAX_CREDENTIALS {
                 return err(format!("more than {MAX_CREDENTIALS} credentials"));
             }
-            job.credentials.push(Credential {
-                id,
-                version: v,
-                community: c.to_string(),
-                port: match a.attr("PORT") {
-                    Some(p) => parse_ports(p)?.first().copied(),
-                    None => None,
-                },
-            });
+            job.credentials.push(c);
         }
         job.check()?;
         Ok(job)
@@ -260,7 +242,7 @@ impl Job {
                 out.push(if i == 0 { ' ' } else { '&' });
                 out.push_str(k);
                 out.push('=');
-                out.push_str(&encode(v));
+                out.push_str(&crate::tasks::jobtext::encode(v));
             }
             out.push('\n');
         };
@@ -288,15 +270,7 @@ impl Job {
             line(&mut out, "range", &pairs);
         }
         for c in &self.credentials {
-            let mut pairs = vec![
-                ("id", c.id.clone()),
-                ("version", c.version.name().to_string()),
-                ("community", c.community.clone()),
-            ];
-            if let Some(p) = c.port {
-                pairs.push(("port", p.to_string()));
-            }
-            line(&mut out, "auth", &pairs);
+            line(&mut out, "auth", &c.pairs());
         }
         out
     }
@@ -313,7 +287,7 @@ impl Job {
             let mut pairs = Vec::new();
             for p in rest.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                pairs.push((k, decode(v)?));
+                pairs.push((k, crate::tasks::jobtext::decode(v).map_err(JobError)?));
             }
             let get = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
             let need = |k: &str| get(k).ok_or_else(|| JobError(format!("job text: {kind} without {k}")));
@@ -346,16 +320,14 @@ impl Job {
                     if job.credentials.len() == MAX_CREDENTIALS {
                         return err(format!("more than {MAX_CREDENTIALS} credentials"));
                     }
-                    job.credentials.push(Credential {
-                        id: need("id")?.to_string(),
-                        version: Version::parse(need("version")?)
-                            .ok_or_else(|| JobError("job text: unknown SNMP version".into()))?,
-                        community: need("community")?.to_string(),
-                        port: match get("port") {
-                            Some(p) => parse_ports(p)?.first().copied(),
-                            None => None,
-                        },
-                    })
+                    let mut c = Credential::default();
+                    for (k, v) in &pairs {
+                        if !c.set(k, v).map_err(|e| JobError(format!("job text: {e}")))? {
+                            return err(format!("job text: unknown key {:?}", cut(k)));
+                        }
+                    }
+                    c.check().map_err(JobError)?;
+                    job.credentials.push(c);
                 }
                 other => return err(format!("job text: unknown line {:?}", cut(other))),
             }
@@ -366,36 +338,4 @@ impl Job {
         job.check()?;
         Ok(job)
     }
-}
-
-fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b".-_:,@/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn decode(v: &str) -> Result<String, JobError> {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = v
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| JobError("job text: a bad %-escape".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| JobError("job text: not UTF-8".into()))
 }

@@ -12,12 +12,10 @@
 //! inventory.
 
 mod args;
-mod device;
 pub mod ipdiscover;
 pub mod job;
 pub mod output;
 pub mod probes;
-pub mod sysobject;
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -28,14 +26,14 @@ use std::time::{Duration, Instant};
 use smol::future;
 
 pub use args::Args;
-pub use device::Device;
+pub use crate::snmp::device::{self, Device};
 use job::{Job, Range, MAX_JOB_TEXT, SNMP_PORT};
 use output::{message, Content, Sink};
 use probes::PingKind;
-use sysobject::SysObjectIds;
+use crate::snmp::sysobject::SysObjectIds;
 
 use crate::core::exit;
-use crate::snmp::{self, Agent, Credential, Session, SessionOptions, WalkFile};
+use crate::snmp::{self, Agent, Session, SessionOptions, WalkFile};
 use crate::sys::Root;
 
 /// Receive buffer of a discovery request: the few values asked fit in far less, and many
@@ -79,8 +77,20 @@ impl Scan<'_> {
             }
         }
         let probes = tries.iter().map(|(port, c)| async move {
-            let cred = Credential::community(c.version, &c.community);
-            let mut s = Session::open(SocketAddr::from((ip, *port)), cred, self.snmp_options()).ok()?;
+            let cred = match c.credential() {
+                Ok(cred) => cred,
+                Err(e) => {
+                    log::warn!("{ip}: {e}");
+                    return None;
+                }
+            };
+            let mut s = match Session::open(SocketAddr::from((ip, *port)), cred, self.snmp_options()) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::warn!("{ip}:{port}: credential {}: {e}", c.id);
+                    return None;
+                }
+            };
             match s.get(&[snmp::oid(".1.3.6.1.2.1.1.1.0"), snmp::oid(".1.3.6.1.2.1.1.2.0")]).await {
                 Ok(v) if v.iter().any(|(_, v)| v.is_value()) => Some(s),
                 Ok(_) => None,

@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockProtocol, SockType};
 use smol::{future, Async, Timer};
 
+pub use crate::snmp::device::mac_text;
 use crate::sys::Root;
 
 /// Largest neighbour table read.
@@ -20,19 +21,6 @@ const MAX_PING_STRAYS: usize = 4096;
 const MAX_NB_NAMES: usize = 64;
 /// How long a NetBIOS node gets to answer (RFC 1002's value, as the Perl agents wait).
 pub const NBSTAT_WAIT: Duration = Duration::from_millis(250);
-
-/// `aa:bb:cc:dd:ee:ff` from six bytes; `None` for all zeros or all ones.
-pub fn mac_text(b: &[u8]) -> Option<String> {
-    if b.len() != 6 || b.iter().all(|&x| x == 0) || b.iter().all(|&x| x == 0xff) {
-        return None;
-    }
-    Some(
-        b.iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
-}
 
 /// The complete entries of `/proc/net/arp`: address, MAC and interface.
 pub fn parse_arp_table(text: &str) -> Vec<(Ipv4Addr, String, String)> {

@@ -1,11 +1,11 @@
 use std::net::Ipv4Addr;
 
-use super::device::{canonical_mac, uptime};
+use crate::snmp::device::{canonical_mac, uptime};
 use super::ipdiscover::{arp_request, parse_arp_reply, parse_ptr_answer, ptr_query, Order};
 use super::job::Job;
 use super::output::{message, Content};
 use super::probes::{echo_request, is_echo_reply, nbstat_request, parse_arp_table, parse_nbstat, PingKind};
-use super::sysobject::{by_enterprise, lookup_in};
+use crate::snmp::sysobject::{by_enterprise, lookup_in};
 use super::*;
 use crate::snmp::{oid, Value, Version};
 
@@ -34,11 +34,13 @@ fn a_server_job_is_read_and_checked_whole() {
     assert_eq!(job.address_count(), 101);
     assert_eq!(job.ranges[0].entity.as_deref(), Some("3"));
     assert_eq!(job.ranges[1].ports, vec![161, 1161]);
-    // The v3 credential is left out (not spoken yet), the others kept in order.
-    assert_eq!(job.credentials.len(), 2);
+    // Every credential, v3 too, in order.
+    assert_eq!(job.credentials.len(), 3);
     assert_eq!(job.credentials[0].community, "pub&lic");
     assert_eq!(job.credentials[0].version, Version::V2c);
-    assert_eq!(job.credentials[1].port, Some(1161));
+    assert_eq!(job.credentials[1].version, Version::V3);
+    assert_eq!(job.credentials[1].auth_protocol, "SHA256");
+    assert_eq!(job.credentials[2].port, Some(1161));
     // The text the agent writes on the task's stdin reads back as the same job.
     assert_eq!(Job::from_text(&job.to_text()).unwrap(), job);
     // The job, communities included, is one of the task's arguments: the agent hands those on
@@ -92,6 +94,7 @@ fn a_job() -> Job {
             version: Version::V2c,
             community: "a b&c=d%\n".into(),
             port: Some(1161),
+            ..Default::default()
         }],
     }
 }
@@ -144,7 +147,7 @@ fn launcher_options_make_a_job() {
     let default = Args { host: Some("10.0.0.1".into()), ..Args::default() }.job_from_options().unwrap();
     assert_eq!(default.credentials[0].community, "public");
     assert_eq!(default.credentials[0].version, Version::V1);
-    assert!(Args { host: Some("10.0.0.1".into()), credentials: vec!["version:3,username:u".into()], ..Args::default() }
+    assert!(Args { host: Some("10.0.0.1".into()), credentials: vec!["version:3,username:u,authprotocol:rot13,authpassword:12345678".into()], ..Args::default() }
         .job_from_options()
         .is_err());
 }

@@ -1,13 +1,30 @@
-//! One device found, and what SNMP tells of it (§A.4 of the network tasks' notes): the system
+//! One device, and what SNMP tells of it (§A.4 of the network tasks' notes): the system
 //! group, the type, maker and model from the sysObjectID, the MAC and serial chains, the
 //! firmware and the addresses.
 
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 
-use super::probes::mac_text;
 use super::sysobject::SysObjectIds;
 use crate::snmp::{oid, Agent, Oid, SnmpError, Value};
+
+/// `aa:bb:cc:dd:ee:ff` from six bytes; `None` for all zeros or all ones.
+pub fn mac_text(b: &[u8]) -> Option<String> {
+    // All zeros, all ones, or six spaces (a blank text where an address should be).
+    if b.len() != 6
+        || b.iter().all(|&x| x == 0)
+        || b.iter().all(|&x| x == 0xff)
+        || b.iter().all(|&x| x == b' ')
+    {
+        return None;
+    }
+    Some(
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
 
 /// Most rows read from each table a discovery walks (interfaces, addresses, entities).
 const MAX_ROWS: usize = 256;
@@ -107,7 +124,7 @@ pub fn canonical_mac(v: &Value) -> Option<String> {
 
 /// A string value canonicalised (cut at the first control character, trimmed), `None` when
 /// empty.
-fn text(v: &Value) -> Option<String> {
+pub fn text(v: &Value) -> Option<String> {
     let t = v.to_text();
     (!t.is_empty()).then_some(t)
 }
@@ -124,13 +141,21 @@ pub fn uptime(ticks: u32) -> String {
 
 /// net-snmp's placeholders that say nothing.
 fn placeholder(s: &str) -> bool {
-    s.contains("edit /etc/snmp/snmpd.conf") || s.starts_with("Unknown (edit")
+    let conf = s
+        .find("/etc")
+        .is_some_and(|i| s[i..].contains("snmp") && s[i..].contains(".conf"));
+    (conf && (s.contains("edit /etc") || s.contains("configure /etc")))
+        || s.starts_with("Unknown (edit")
 }
 
 /// The type and maker from the first word of sysDescr and a few patterns, when the
 /// sysObjectID said nothing.
 fn from_description(d: &str) -> (Option<&'static str>, Option<&'static str>) {
-    let first = d.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let first = d
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let known: &[(&str, &str, Option<&str>)] = &[
         ("cisco", "Cisco", Some("NETWORKING")),
         ("juniper", "Juniper", Some("NETWORKING")),
@@ -184,6 +209,45 @@ const PRT_SUPPLIES: &str = ".1.3.6.1.2.1.43.11.1.1.6.1.1";
 const HR_DEVICE_DESCR: &str = ".1.3.6.1.2.1.25.3.2.1.3.1";
 const UPS_MODEL: &str = ".1.3.6.1.2.1.33.1.1.5.0";
 const PRT_VENDOR: &str = ".1.3.6.1.2.1.43.8.2.1.14.1.1";
+
+const BROCADE: &str = ".1.3.6.1.4.1.1991";
+const BROCADE_SERIAL: &str = ".1.3.6.1.4.1.1991.1.1.1.1.2.0";
+const BROCADE_FIRMWARE: &str = ".1.3.6.1.4.1.1991.1.1.2.1.11.0";
+const UBNT_AP_MAC: &str = ".1.3.6.1.4.1.41112.1.4.5.1.4.1";
+/// Serial numbers in vendor MIBs (Juniper, Hirschmann, Xerox, Ricoh, Lexmark, Canon, Brother,
+/// APC, Force10 ×2, BlueCoat, Compaq ×2, Aruba), asked when the standard ones say nothing.
+const SERIAL_OIDS: &[&str] = &[
+    ".1.3.6.1.4.1.2636.3.1.3.0",
+    ".1.3.6.1.4.1.248.14.1.1.9.1.10.1",
+    ".1.3.6.1.4.1.253.8.53.3.2.1.3.1",
+    ".1.3.6.1.4.1.367.3.2.1.2.1.4.0",
+    ".1.3.6.1.4.1.641.2.1.2.1.6.1",
+    ".1.3.6.1.4.1.1602.1.2.1.4.0",
+    ".1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0",
+    ".1.3.6.1.4.1.318.1.1.4.1.5.0",
+    ".1.3.6.1.4.1.6027.3.8.1.1.5.0",
+    ".1.3.6.1.4.1.6027.3.10.1.2.2.1.12.1",
+    ".1.3.6.1.4.1.3417.2.11.1.4.0",
+    ".1.3.6.1.4.1.232.2.2.2.1.0",
+    ".1.3.6.1.4.1.232.11.2.10.3.0",
+    ".1.3.6.1.4.1.14823.2.3.3.1.2.1.1.4.144.76.129.206.143.6",
+];
+/// Firmware versions in vendor MIBs (Cisco IOS, Hirschmann, Juniper).
+const FIRMWARE_OIDS: &[&str] = &[
+    ".1.3.6.1.4.1.9.9.25.1.1.1.2.5",
+    ".1.3.6.1.4.1.248.14.1.1.2.0",
+    ".1.3.6.1.4.1.2636.3.40.1.4.1.1.1.5.0",
+];
+
+/// The first of `oids` that has a value, asked in one request.
+async fn first_answer(agent: &mut Agent, oids: &[&str]) -> Option<String> {
+    let asked: Vec<Oid> = oids.iter().map(|o| oid(o)).collect();
+    let values = agent.get(&asked).await.ok()?;
+    values
+        .iter()
+        .filter(|(_, v)| v.is_value())
+        .find_map(|(_, v)| text(v))
+}
 
 /// The first real value of a walk.
 async fn first_of(agent: &mut Agent, table: &str) -> Option<String> {
@@ -256,38 +320,98 @@ pub async fn snmp_discover(
     // 5. Model and maker fallbacks.
     if d.model.is_none() {
         d.model = match d.kind.as_deref() {
-            Some("PRINTER") => agent.get_one(&oid(HR_DEVICE_DESCR)).await.ok().flatten().and_then(|v| text(&v)),
-            Some("POWER") => agent.get_one(&oid(UPS_MODEL)).await.ok().flatten().and_then(|v| text(&v)),
+            Some("PRINTER") => agent
+                .get_one(&oid(HR_DEVICE_DESCR))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| text(&v)),
+            Some("POWER") => agent
+                .get_one(&oid(UPS_MODEL))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| text(&v)),
             _ => first_of(agent, ENT_MODEL).await,
         };
     }
     if d.manufacturer.is_none() {
-        d.manufacturer = agent.get_one(&oid(PRT_VENDOR)).await.ok().flatten().and_then(|v| text(&v));
+        d.manufacturer = agent
+            .get_one(&oid(PRT_VENDOR))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
     }
-    if d
-        .model
-        .as_deref()
-        .is_some_and(|m| m.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("dell")))
-    {
+    if d.model.as_deref().is_some_and(|m| {
+        m.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("dell"))
+    }) {
         d.manufacturer = Some("Dell".into());
     }
     // 6. The host name of a printer without sysName.
     if d.snmphostname.is_none() {
-        d.snmphostname = agent.get_one(&oid(PPM_PRINTER_NAME)).await.ok().flatten().and_then(|v| text(&v));
+        d.snmphostname = agent
+            .get_one(&oid(PPM_PRINTER_NAME))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
+    }
+    // Per-manufacturer rules (the reference agents' MibSupport): Ubiquiti's access point
+    // MAC is its MAC and, without colons, its serial; Brocade's serial and firmware.
+    let sysobject = match v(1) {
+        Some(Value::ObjectId(o)) => o.clone(),
+        _ => Oid::default(),
+    };
+    let mut vendor_serial = None;
+    let mut vendor_firmware = None;
+    let mut vendor_mac = None;
+    if sysobject.starts_with(&oid(BROCADE)) {
+        vendor_serial = agent
+            .get_one(&oid(BROCADE_SERIAL))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
+        vendor_firmware = agent
+            .get_one(&oid(BROCADE_FIRMWARE))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| text(&v));
+    }
+    if let Ok(Some(m)) = agent.get_one(&oid(UBNT_AP_MAC)).await {
+        vendor_mac = canonical_mac(&m);
+        vendor_serial = vendor_mac.as_ref().map(|m| m.replace(':', ""));
     }
     // 7. The MAC.
-    d.mac = match v(6).and_then(canonical_mac) {
+    d.mac = match v(6).and_then(canonical_mac).or(vendor_mac) {
         Some(m) => Some(m),
         None => mac_from_interfaces(agent, ip).await,
     };
-    // 8. Serial, 9. firmware.
-    d.serial = match first_of(agent, ENT_SERIAL).await {
+    // 8. Serial, 9. firmware, each with the vendor OIDs last.
+    d.serial = match vendor_serial {
         Some(s) => Some(s),
-        None => first_of(agent, PRT_SERIAL).await,
-    };
-    d.firmware = match first_of(agent, ENT_SOFTWARE_REV).await {
+        None => match first_of(agent, ENT_SERIAL).await {
+            Some(s) => Some(s),
+            None => match first_of(agent, PRT_SERIAL).await {
+                Some(s) => Some(s),
+                None => first_answer(agent, SERIAL_OIDS).await,
+            },
+        },
+    }
+    .filter(|s| !s.chars().all(|c| c == 'X' || c == 'x'));
+    d.firmware = match vendor_firmware {
         Some(f) => Some(f),
-        None => first_of(agent, ENT_FIRMWARE_REV).await,
+        None => match first_of(agent, ENT_SOFTWARE_REV).await {
+            Some(f) => Some(f),
+            None => match first_of(agent, ENT_FIRMWARE_REV).await {
+                Some(f) => Some(f),
+                None => first_answer(agent, FIRMWARE_OIDS).await,
+            },
+        },
     };
     // 10. Addresses.
     if let Ok(rows) = agent.walk(&oid(IP_AD_ENT_ADDR), MAX_ROWS).await {

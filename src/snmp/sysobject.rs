@@ -111,7 +111,10 @@ pub fn lookup_in(file: impl Read, id: &[u32]) -> Option<Entry> {
             let _ = (&mut r).take(MAX_FILE).read_until(b'\n', &mut rest);
             continue;
         }
-        if line.first().is_none_or(|b| *b == b'#' || !b.is_ascii_digit()) {
+        if line
+            .first()
+            .is_none_or(|b| *b == b'#' || !b.is_ascii_digit())
+        {
             continue;
         }
         let text = String::from_utf8_lossy(&line);
@@ -132,7 +135,11 @@ pub fn lookup_in(file: impl Read, id: &[u32]) -> Option<Entry> {
         if !ok || n == 0 || best.as_ref().is_some_and(|(b, _)| *b >= n) {
             continue;
         }
-        let col = |c: Option<&str>| c.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let col = |c: Option<&str>| {
+            c.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let Some(manufacturer) = col(cols.next()) else {
             continue;
         };
@@ -166,7 +173,10 @@ impl SysObjectIds {
                 Some(PathBuf::from(p))
             }
             None => {
-                let found = DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file());
+                let found = DEFAULT_PATHS
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|p| p.is_file());
                 if found.is_none() {
                     log::info!("no sysobject.ids installed ({}): devices are typed by their enterprise number only", DEFAULT_PATHS.join(", "));
                 }

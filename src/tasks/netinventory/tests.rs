@@ -1,0 +1,94 @@
+use super::job::Job;
+use super::ocs::wildcard;
+use super::*;
+
+#[test]
+fn the_launcher_job_round_trips_through_its_text() {
+    let a = Args {
+        host: vec!["10.0.0.5".into()],
+        credentials: vec!["version:3,username:u,authprotocol:sha256,authpassword:a-password,privprotocol:aes,privpassword:p-password".into()],
+        timeout: Some(0),
+        ..Args::default()
+    };
+    let job = a.job_from_options().unwrap();
+    assert_eq!(job.timeout, 1);
+    assert_eq!(Job::from_text(&job.to_text()).unwrap(), job);
+    assert!(Args::default().job_from_options().is_err());
+}
+
+#[cfg(feature = "client")]
+#[test]
+fn a_server_snmpquery_is_read_whole() {
+    let p = crate::protocol::messages::parse_prolog(
+        br#"<REPLY><OPTION><NAME>SNMPQUERY</NAME>
+        <PARAM THREADS_QUERY="4" TIMEOUT="0" PID="1234"/>
+        <DEVICE TYPE="NETWORKING" ID="72" IP="10.0.0.5" AUTHSNMP_ID="3"/>
+        <DEVICE TYPE="PRINTER" ID="73" IP="10.0.0.6" AUTHSNMP_ID="4" PORT="1161"/>
+        <AUTHENTICATION ID="3" VERSION="2c" COMMUNITY="public"/>
+        <AUTHENTICATION ID="4" VERSION="3" USERNAME="u" AUTHPROTOCOL="SHA" AUTHPASSPHRASE="a-password" PRIVPROTOCOL="AES256C" PRIVPASSPHRASE="p-password"/>
+        </OPTION></REPLY>"#,
+    )
+    .unwrap();
+    let option = p.option("SNMPQUERY").unwrap();
+    let job = Job::from_prolog(option).unwrap();
+    assert_eq!((job.pid.as_str(), job.threads, job.timeout), ("1234", 4, 15));
+    assert_eq!(job.devices[1].port, Some(1161));
+    assert_eq!(job.credential_of(&job.devices[1]).unwrap().priv_protocol, "AES256C");
+    let args = Args::from_prolog(option).unwrap();
+    assert_eq!(args.job_text().map(Job::from_text).map(Result::unwrap), Some(job));
+    let argv = args.to_argv();
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    use argh::FromArgs;
+    assert_eq!(Args::from_args(&["netinventory"], &argv).unwrap(), args);
+}
+
+#[test]
+fn ocs_conditions_take_wildcards() {
+    assert!(wildcard("*Cisco*", "a Cisco IOS"));
+    assert!(wildcard("Linux*", "Linux box"));
+    assert!(wildcard("*box", "Linux box"));
+    assert!(wildcard("exact", "exact"));
+    assert!(!wildcard("*Cisco*", "Juniper"));
+}
+
+#[test]
+fn a_walk_file_becomes_a_device_with_ports() {
+    let walk = "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"Cisco IOS Software, C3750\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.9.1.516
+.1.3.6.1.2.1.1.5.0 = STRING: \"sw1\"
+.1.3.6.1.2.1.2.2.1.1.1 = INTEGER: 1
+.1.3.6.1.2.1.2.2.1.1.2 = INTEGER: 2
+.1.3.6.1.2.1.2.2.1.2.1 = STRING: \"Gi1/0/1\"
+.1.3.6.1.2.1.2.2.1.2.2 = STRING: \"Gi1/0/2\"
+.1.3.6.1.2.1.2.2.1.3.1 = INTEGER: 6
+.1.3.6.1.2.1.2.2.1.5.1 = Gauge32: 100000000
+.1.3.6.1.2.1.2.2.1.5.2 = Gauge32: 4294967295
+.1.3.6.1.2.1.31.1.1.1.15.2 = Gauge32: 10000
+.1.3.6.1.2.1.2.2.1.6.1 = Hex-STRING: 00 1A 2B 3C 4D 5E
+.1.3.6.1.2.1.17.1.4.1.2.1 = INTEGER: 1
+.1.3.6.1.2.1.17.4.3.1.2.0.17.34.51.68.85 = INTEGER: 1
+.1.3.6.1.2.1.17.4.3.1.2.0.26.43.60.77.94 = INTEGER: 1
+";
+    let dir = std::env::temp_dir().join(format!("ni-walk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sw.walk");
+    std::fs::write(&f, walk).unwrap();
+    let a = Args {
+        file: vec![f.to_string_lossy().into_owned()],
+        ..Args::default()
+    };
+    let job = a.job_from_options().unwrap();
+    let ids = RefCell::new(SysObjectIds::new(Some("/nonexistent")));
+    let node = inventory_device(&job, &job.devices[0], &ids);
+    let mut out = Vec::new();
+    xml::write(&mut out, &node);
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains("<IFNAME>Gi1/0/1</IFNAME>"), "{s}");
+    assert!(s.contains("<IFSPEED>10000000000</IFSPEED>"), "ifHighSpeed wins: {s}");
+    assert!(s.contains("<MANUFACTURER>Cisco</MANUFACTURER>"), "{s}");
+    // The port's own MAC is not a connected one.
+    assert!(s.contains("<CONNECTION><MAC>00:11:22:33:44:55</MAC></CONNECTION>"), "{s}");
+    assert!(s.starts_with("<DEVICE><INFO><COMMENTS>"), "keys in order: {s}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
