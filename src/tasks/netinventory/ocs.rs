@@ -10,7 +10,9 @@ use super::collect::ocs_text;
 use super::xml::{safe_name, Node};
 use crate::core::exit;
 use crate::snmp::credential::CredentialSpec;
-use crate::snmp::{oid, Agent, Session, SessionOptions, Version};
+use crate::snmp::{oid, Agent, Session, SessionOptions};
+#[cfg(feature = "client")]
+use crate::snmp::Version;
 use crate::tasks::jobtext;
 use crate::tasks::netout::Sink;
 
@@ -38,6 +40,8 @@ pub struct OcsJob {
     pub timeout: u64,
 }
 
+/// The hosts of a NETWORK entry (`a.b.c.d/bits`): first and last address.
+#[cfg(feature = "client")]
 fn subnet(s: &str) -> Option<(u32, u32)> {
     let (ip, bits) = s.trim().split_once('/').unwrap_or((s.trim(), "32"));
     let ip: Ipv4Addr = ip.parse().ok()?;
