@@ -3,9 +3,12 @@
 `fusioninventory-agent --daemon --no-fork`, in the same run, both pointed at the real OCS server.
 
 Printed: the daemon's RSS once its first run is over (idle), and while a task runs (the daemon
-and the task process). Fails when a target is missed: idle RSS <= 1 MiB, and >= 20x less than
-the Perl daemon's in this run (about 70x when measured); the binary within its row of
-size-budget/budgets.tsv. No time is measured.
+and the task process). Fails when a target is missed: idle, the daemon's own (anonymous) memory
+<= 512 KiB and its whole RSS <= 1.25 MiB, and >= 20x less than the Perl daemon's in this run
+(about 60-70x when measured); the binary within its row of size-budget/budgets.tsv. No time is
+measured. Most of the idle RSS is pages of the binary that the first run touched (816 of
+1,100 KiB on 2026-12-02, with every task in `full`): the whole-RSS limit was 1 MiB until the
+network inventory and SNMPv3 grew the binary by 200 KiB.
 
     tests/bench/daemon.py --binary target/cross/x86_64-unknown-linux-musl/out/full/uagent
 """
@@ -22,7 +25,8 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from lib import OCS_URL, Checks, check_size, free_port, ocs_server_up, wait_for  # noqa: E402
 
-IDLE_LIMIT_KIB = 1024
+IDLE_LIMIT_KIB = 1280
+IDLE_ANON_LIMIT_KIB = 512
 RATIO = 20.0
 
 
@@ -122,6 +126,7 @@ def main():
         print(f"  uagent daemon while a task runs:             {running_daemon:>7} KiB (+ task process {running_task} KiB)")
         print(f"  fusioninventory-agent --daemon --no-fork:    {perl_idle:>7} KiB")
         print(f"  ratio (idle):                                {perl_idle / idle:>7.1f} x")
+        checks.true(f"daemon: idle anonymous memory {idle_anon} KiB <= {IDLE_ANON_LIMIT_KIB} KiB", idle_anon <= IDLE_ANON_LIMIT_KIB)
         checks.true(f"daemon: idle RSS {idle} KiB <= {IDLE_LIMIT_KIB} KiB", idle <= IDLE_LIMIT_KIB)
         checks.true(f"daemon: {perl_idle / idle:.1f}x less memory idle than fusioninventory-agent --daemon (target >= {RATIO:.0f}x)",
                     perl_idle / idle >= RATIO)
