@@ -27,15 +27,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from lab import Lab, NET, SYSOBJECT_IDS  # noqa: E402
 from lib import Checks, check_size  # noqa: E402
 
-# The aims are >= 10x faster and <= 3 MiB (>= 20x leaner). The speed ratio has a floor
-# that no agent can beat with 32 addresses in flight and a 1 s timeout: 249 silent addresses
-# cost uagent one timeout each, 32 at a time (8 s), and cost the Perl agent its probes one
-# after the other (SNMP 1 s, NetBIOS 0.25 s, ICMP echo 1 s, ICMP timestamp 1 s: about 26 s at
-# best). Measured here: the Perl agent took 31.8 to 75 s (3.9x to 9.2x) depending on the
-# machine's load; the gate is set below the floor's 3.2x so that an idle machine passes.
+# The aims are >= 10x faster and <= 3 MiB (>= 20x leaner). Without its ARP sweep,
+# uagent had a floor: 249 silent addresses cost one timeout each, 32 at a time (8 s), against
+# the Perl agent's 26 s at best (3.2x). With the sweep, the addresses that answer no ARP are
+# not probed: about 2 s (the sweep's wait and one timeout), against 30.6-75 s for the Perl
+# agent by the machine's load (15x to 37x). The gate is the aim.
 RSS_LIMIT_KIB = 3072
 RSS_RATIO = 20.0
-SPEED_RATIO = 2.5
+SPEED_RATIO = 10.0
 THREADS, TIMEOUT = 32, 1
 CREDENTIAL = "version:2c,community:lab"
 
@@ -92,7 +91,7 @@ def main():
     checks.true("every host the Perl agent found, uagent found too", set(theirs) <= set(mine), f"{theirs} vs {mine}")
     checks.true(f"uagent peak RSS {rss} KiB <= {RSS_LIMIT_KIB} KiB", rss <= RSS_LIMIT_KIB)
     checks.true(f"{prss / rss:.1f}x less memory than the Perl agent (>= {RSS_RATIO:.0f}x)", prss / rss >= RSS_RATIO)
-    checks.true(f"{pwall / wall:.1f}x faster than the Perl agent (>= {SPEED_RATIO:.0f}x; aim 10x)", pwall / wall >= SPEED_RATIO)
+    checks.true(f"{pwall / wall:.1f}x faster than the Perl agent (>= {SPEED_RATIO:.0f}x, the aim)", pwall / wall >= SPEED_RATIO)
     check_size(checks, binary)
     return checks.done("bench netdiscovery")
 

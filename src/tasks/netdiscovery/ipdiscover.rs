@@ -162,8 +162,9 @@ fn link_with(link: &LinkAddr, protocol: u16) -> Option<LinkAddr> {
     }
 }
 
-/// The sweep on a packet socket bound to the interface; `Err` with `true` when not allowed.
-fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, String)>, (bool, String)> {
+/// A packet socket bound to `local`'s link for ARP, and `local`'s Ethernet address; `Err` with
+/// `true` when not allowed.
+fn arp_socket(local: &Local) -> std::result::Result<(OwnedFd, [u8; 6]), (bool, String)> {
     let link = local
         .link
         .as_ref()
@@ -175,10 +176,20 @@ fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, Str
         .map_err(|e| (matches!(e, Errno::EPERM | Errno::EACCES), format!("cannot open a packet socket: {e}")))?;
     let bound = link_with(link, ETH_P_ARP).ok_or((false, "bad link-layer address".to_string()))?;
     socket::bind(fd.as_raw_fd(), &bound).map_err(|e| (false, format!("cannot bind to {}: {e}", local.name)))?;
-    let net = u32::from(order.subnet);
+    Ok((fd, mac))
+}
+
+/// One who-has to each of `targets` on `local`'s link, `gap` apart, then `last_wait` for late
+/// replies: the senders inside `local`'s network that answered, with their MAC.
+fn arp_exchange(
+    local: &Local,
+    targets: &mut dyn Iterator<Item = Ipv4Addr>,
+    gap: Duration,
+    last_wait: Duration,
+) -> std::result::Result<Vec<(Ipv4Addr, String)>, (bool, String)> {
+    let (fd, mac) = arp_socket(local)?;
     let mask = u32::from(local.mask);
-    let first = net + 1;
-    let last = (net | !mask).saturating_sub(1);
+    let net = u32::from(local.ip) & mask;
     let mut found: Vec<(Ipv4Addr, String)> = Vec::new();
     let mut buf = [0u8; 1600];
     let mut read_until = |deadline: Instant, found: &mut Vec<(Ipv4Addr, String)>| loop {
@@ -202,6 +213,28 @@ fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, Str
             return;
         }
     };
+    for target in targets {
+        if target == local.ip {
+            continue;
+        }
+        let frame = arp_request(mac, local.ip, target);
+        if let Err(e) = socket::send(fd.as_raw_fd(), &frame, MsgFlags::empty()) {
+            return Err((false, format!("cannot send on {}: {e}", local.name)));
+        }
+        read_until(Instant::now() + gap, &mut found);
+    }
+    read_until(Instant::now() + last_wait, &mut found);
+    found.sort();
+    Ok(found)
+}
+
+/// The sweep of the order's subnet on a packet socket bound to the interface; `Err` with
+/// `true` when not allowed.
+fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, String)>, (bool, String)> {
+    let net = u32::from(order.subnet);
+    let mask = u32::from(local.mask);
+    let first = net + 1;
+    let last = (net | !mask).saturating_sub(1);
     let hosts = u64::from(last.saturating_sub(first)) + 1;
     let mut latency = Duration::from_millis(order.latency_ms);
     if latency * (hosts.min(u64::from(u32::MAX)) as u32) > MAX_SWEEP {
@@ -213,20 +246,162 @@ fn sweep(local: &Local, order: &Order) -> std::result::Result<Vec<(Ipv4Addr, Str
             latency.as_micros()
         );
     }
-    for host in first..=last {
-        let target = Ipv4Addr::from(host);
-        if target == local.ip {
+    arp_exchange(local, &mut (first..=last).map(Ipv4Addr::from), latency, LAST_WAIT)
+}
+
+/// Most on-link addresses a discovery sweeps by ARP before probing; above, every address is
+/// probed (a /20 takes 2 s of requests at [`PRESWEEP_GAP`]).
+pub const MAX_PRESWEEP: u64 = 4096;
+/// Between two who-has of the discovery's sweep.
+const PRESWEEP_GAP: Duration = Duration::from_micros(500);
+
+/// What an ARP sweep ahead of a network discovery learnt: the networks of this machine's
+/// Ethernet interfaces that were swept, and which of their addresses are there. An address of
+/// a swept network that answered no ARP request cannot answer SNMP, NetBIOS or ICMP either,
+/// so the discovery skips it instead of spending a timeout on it.
+#[derive(Debug, Default)]
+pub struct OnLink {
+    /// (network, mask) of each interface swept.
+    nets: Vec<(u32, u32)>,
+    /// What answered, this machine's own addresses and the kernel's neighbour table entries.
+    present: std::collections::HashSet<Ipv4Addr>,
+}
+
+impl OnLink {
+    /// An `OnLink` as a sweep of `nets` that found `present` would leave it.
+    #[cfg(test)]
+    pub fn with(nets: &[(Ipv4Addr, Ipv4Addr)], present: &[Ipv4Addr]) -> OnLink {
+        OnLink {
+            nets: nets.iter().map(|&(n, m)| (u32::from(n), u32::from(m))).collect(),
+            present: present.iter().copied().collect(),
+        }
+    }
+
+    /// True when `ip` is on a swept network (not its network or broadcast address) and
+    /// nothing there holds it.
+    pub fn absent(&self, ip: Ipv4Addr) -> bool {
+        let a = u32::from(ip);
+        !self.present.contains(&ip)
+            && self
+                .nets
+                .iter()
+                .any(|&(net, mask)| a & mask == net && a != net && a != net | !mask)
+    }
+
+    pub fn swept(&self) -> usize {
+        self.nets.len()
+    }
+}
+
+/// Every up, non-loopback, broadcast-capable IPv4 interface with its Ethernet address, and
+/// every IPv4 address of this machine.
+fn local_links() -> std::result::Result<(Vec<Local>, Vec<Ipv4Addr>), String> {
+    let addrs = nix::ifaddrs::getifaddrs()
+        .map_err(|e| format!("cannot list the network interfaces (getifaddrs): {e}"))?;
+    let mut locals: Vec<Local> = Vec::new();
+    let mut own: Vec<Ipv4Addr> = Vec::new();
+    let mut links: Vec<(String, LinkAddr)> = Vec::new();
+    for a in addrs.take(4096) {
+        let Some(addr) = a.address else { continue };
+        if let Some(l) = addr.as_link_addr() {
+            links.push((a.interface_name.clone(), *l));
             continue;
         }
-        let frame = arp_request(mac, local.ip, target);
-        if let Err(e) = socket::send(fd.as_raw_fd(), &frame, MsgFlags::empty()) {
-            return Err((false, format!("cannot send on {}: {e}", local.name)));
+        let (Some(v4), Some(mask)) = (
+            addr.as_sockaddr_in(),
+            a.netmask.and_then(|m| m.as_sockaddr_in().map(|m| m.ip())),
+        ) else {
+            continue;
+        };
+        own.push(v4.ip());
+        let usable = a.flags.contains(InterfaceFlags::IFF_UP)
+            && a.flags.contains(InterfaceFlags::IFF_BROADCAST)
+            && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
+            && !a.flags.contains(InterfaceFlags::IFF_NOARP)
+            && prefix_len(mask) >= MIN_PREFIX
+            && prefix_len(mask) <= 30;
+        if usable && locals.len() < 64 {
+            locals.push(Local {
+                name: a.interface_name.clone(),
+                ip: v4.ip(),
+                mask,
+                link: None,
+            });
         }
-        read_until(Instant::now() + latency, &mut found);
     }
-    read_until(Instant::now() + LAST_WAIT, &mut found);
-    found.sort();
-    Ok(found)
+    for l in &mut locals {
+        l.link = links.iter().find(|(n, _)| *n == l.name).map(|(_, k)| *k);
+    }
+    Ok((locals, own))
+}
+
+/// Sweeps by ARP the addresses of `ranges` (first, last) that lie on this machine's Ethernet
+/// networks, `wait` for the last replies. Networks that cannot be swept (no CAP_NET_RAW, no
+/// Ethernet address, more than [`MAX_PRESWEEP`] addresses in all) are left out of the result,
+/// so their addresses are probed as before.
+pub fn presweep(ranges: &[(Ipv4Addr, Ipv4Addr)], wait: Duration, root: &Root) -> OnLink {
+    let mut out = OnLink::default();
+    let (locals, own) = match local_links() {
+        Ok(l) => l,
+        Err(e) => {
+            log::debug!("no ARP sweep: {e}");
+            return out;
+        }
+    };
+    // The addresses of the ranges inside each local network, as (first, last) pieces.
+    let mut plan: Vec<(&Local, Vec<(u32, u32)>)> = Vec::new();
+    let mut total = 0u64;
+    for l in &locals {
+        let mask = u32::from(l.mask);
+        let net = u32::from(l.ip) & mask;
+        if plan.iter().any(|(p, _)| u32::from(p.ip) & u32::from(p.mask) == net && p.mask == l.mask) {
+            continue;
+        }
+        let (lo, hi) = (net + 1, (net | !mask) - 1);
+        let pieces: Vec<(u32, u32)> = ranges
+            .iter()
+            .filter_map(|&(a, b)| {
+                let (a, b) = (u32::from(a).max(lo), u32::from(b).min(hi));
+                (a <= b).then_some((a, b))
+            })
+            .collect();
+        if pieces.is_empty() {
+            continue;
+        }
+        total += pieces.iter().map(|&(a, b)| u64::from(b - a) + 1).sum::<u64>();
+        plan.push((l, pieces));
+    }
+    if plan.is_empty() {
+        return out;
+    }
+    if total > MAX_PRESWEEP {
+        log::debug!("no ARP sweep: {total} on-link addresses, more than {MAX_PRESWEEP}");
+        return out;
+    }
+    let started = Instant::now();
+    for (l, pieces) in plan {
+        let mut targets = pieces.iter().flat_map(|&(a, b)| (a..=b).map(Ipv4Addr::from));
+        match arp_exchange(l, &mut targets, PRESWEEP_GAP, wait) {
+            Ok(found) => {
+                let mask = u32::from(l.mask);
+                out.nets.push((u32::from(l.ip) & mask, mask));
+                out.present.extend(found.into_iter().map(|(ip, _)| ip));
+            }
+            Err((_, why)) => log::debug!("no ARP sweep on {}: {why}", l.name),
+        }
+    }
+    out.present.extend(own);
+    if let Some(b) = root.read_bytes("/proc/net/arp", 4 * 1024 * 1024) {
+        let text = String::from_utf8_lossy(&b);
+        out.present.extend(parse_arp_table(&text).into_iter().map(|(ip, _, _)| ip));
+    }
+    log::info!(
+        "ARP sweep of {} network(s) in {} ms: {} address(es) present",
+        out.nets.len(),
+        started.elapsed().as_millis(),
+        out.present.len()
+    );
+    out
 }
 
 /// Runs the order: the hosts of the subnet, or why not.

@@ -1,7 +1,7 @@
 use std::net::Ipv4Addr;
 
 use crate::snmp::device::{canonical_mac, uptime};
-use super::ipdiscover::{arp_request, parse_arp_reply, parse_ptr_answer, ptr_query, Order};
+use super::ipdiscover::{OnLink, arp_request, parse_arp_reply, parse_ptr_answer, ptr_query, Order};
 use super::job::Job;
 use super::output::{message, Content};
 use super::probes::{echo_request, is_echo_reply, nbstat_request, parse_arp_table, parse_nbstat, PingKind};
@@ -340,4 +340,21 @@ fn ipdiscover_frames_and_names() {
     looped[7] = 1;
     looped.extend_from_slice(&[0xc0, (q.len()) as u8]);
     assert_eq!(parse_ptr_answer(&looped, 0x4242), None);
+}
+
+#[test]
+fn an_address_of_a_swept_network_that_did_not_answer_arp_is_skipped() {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let on_link = OnLink::with(&[(ip("10.77.0.0"), ip("255.255.255.0"))], &[ip("10.77.0.1"), ip("10.77.0.4")]);
+    assert!(!on_link.absent(ip("10.77.0.1")));
+    assert!(!on_link.absent(ip("10.77.0.4")));
+    assert!(on_link.absent(ip("10.77.0.6")));
+    // The network and broadcast addresses answer no ARP: probed as before.
+    assert!(!on_link.absent(ip("10.77.0.0")));
+    assert!(!on_link.absent(ip("10.77.0.255")));
+    // Off the swept networks: probed.
+    assert!(!on_link.absent(ip("10.78.0.6")));
+    // Nothing swept (no CAP_NET_RAW): everything is probed.
+    assert!(!OnLink::default().absent(ip("10.77.0.6")));
+    assert_eq!(OnLink::default().swept(), 0);
 }
