@@ -127,7 +127,14 @@ impl OcsJob {
         job.addresses.sort();
         job.addresses.dedup();
         if job.credentials.is_empty() {
-            return Err("no COMMUNITY".into());
+            // As the OCS unix agent does when the server names none.
+            log::info!("SNMP: the server gives no COMMUNITY: v2c community public");
+            job.credentials.push(CredentialSpec {
+                id: "1".into(),
+                version: Version::V2c,
+                community: "public".into(),
+                ..CredentialSpec::default()
+            });
         }
         if job.labels.is_empty() {
             return Err("no SNMP_TYPE".into());

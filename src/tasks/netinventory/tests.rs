@@ -132,9 +132,14 @@ fn an_ocs_snmp_option_becomes_a_task_whose_arguments_round_trip() {
 
 #[cfg(feature = "client")]
 #[test]
-fn an_ocs_snmp_option_without_a_community_or_a_target_orders_nothing() {
+fn an_ocs_snmp_option_without_types_or_a_target_orders_nothing() {
+    // No COMMUNITY: public, as the OCS unix agent does.
     let no_community = String::from_utf8_lossy(OCS_SNMP_PROLOG).replace(r#"TYPE="COMMUNITY""#, r#"TYPE="X""#);
     let p = crate::protocol::messages::parse_prolog(no_community.as_bytes()).unwrap();
+    let job = super::ocs::OcsJob::from_prolog(p.option("SNMP").unwrap()).unwrap();
+    assert_eq!(job.credentials[0].community, "public");
+    let no_types = String::from_utf8_lossy(OCS_SNMP_PROLOG).replace(r#"TYPE="SNMP_TYPE""#, r#"TYPE="X""#);
+    let p = crate::protocol::messages::parse_prolog(no_types.as_bytes()).unwrap();
     assert_eq!(Args::from_ocs_prolog(p.option("SNMP").unwrap()), None);
     let no_target = String::from_utf8_lossy(OCS_SNMP_PROLOG)
         .replace(r#"TYPE="NETWORK""#, r#"TYPE="X""#)
