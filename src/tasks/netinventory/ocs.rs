@@ -291,6 +291,11 @@ pub fn inventory(job: &OcsJob, agent: &mut Agent) -> Option<Node> {
                 cols.push(Node::Named(l.label.clone(), Vec::new(), Some(v)));
             }
         }
+        if cols.is_empty() {
+            // An empty element would be an empty row of the table: nothing to say.
+            log::debug!("SNMP: type {:?} holds but none of its labels has a value", first.type_name);
+            return None;
+        }
         return Some(Node::Named(first.table.clone(), cols, None));
     }
     None

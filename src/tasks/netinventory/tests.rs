@@ -217,6 +217,17 @@ fn ocs_types_are_chosen_by_their_conditions_on_a_walk() {
         ..OcsJob::default()
     };
     assert_eq!(text(inventory(&none, &mut walk("Linux"))), "");
+    // The first type whose condition holds decides, even when none of its labels has a
+    // value: no element then (an empty one would be an empty row), and no other type.
+    let empty = OcsJob {
+        labels: vec![
+            label("Linux", "snmp_linux", "Linux*", "LinuxLocation", "1.3.6.1.2.1.1.6.0"),
+            label("Linux", "snmp_linux", "Linux*", "LinuxNothing", "1.3.6.1.4.1.9999.1"),
+            label("Default", "snmp_default", "", "DefaultName", "1.3.6.1.2.1.1.5.0"),
+        ],
+        ..OcsJob::default()
+    };
+    assert_eq!(text(inventory(&empty, &mut walk("Linux box1"))), "");
     // "Linux*" is a prefix: a description that only contains it is not Linux.
     let got = text(inventory(&job, &mut walk("Embedded Linux 5.4")));
     assert!(got.starts_with("<snmp_default>"), "{got}");
