@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=$(cd .. && pwd)/shared
 export CARGO_TERM_COLOR=never
-ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan netdiscovery netinventory ipdiscover daemon compat hostile deploy cross bench"
+ALL_STAGES="scripts setup unit corpus robustness html ocs agent faults glpi tls wakeonlan netdiscovery netinventory ipdiscover ocssnmp daemon compat hostile deploy cross bench"
 STAGES=${STAGES:-$ALL_STAGES}
 start_all=$(date +%s)
 stage=start
@@ -211,6 +211,16 @@ ipdiscover() {
   cargo build -q --features full --target-dir target/full
   bash tests/ocs/server-up.sh >/dev/null
   python3 tests/netdiscovery/check_ipdiscover_ocs.py --binary "$repo/target/full/debug/uagent"
+}
+
+ocssnmp() {
+  say "ocssnmp: OCS's SNMP option over HTTPS against the real OCS server: two snmpsim-data devices on loopback, snmp_default and a custom type's table, no-snmp"
+  debs snmp
+  snmpsim_venv
+  cargo build -q --features full --target-dir target/full
+  # The OCS server is shared: its SNMP configuration is changed, and put back, under the lock.
+  with_ocs_lock bash tests/ocs/server-up.sh >/dev/null
+  with_ocs_lock python3 tests/netinventory/check_ocs_snmp.py --binary "$repo/target/full/debug/uagent"
 }
 
 daemon() {

@@ -780,6 +780,52 @@ impl Agent {
                 outcome.task_failed = true;
             }
         }
+        if let Some(option) = prolog.option("SNMP") {
+            self.ocs_snmp(i, option, server, outcome).await;
+        }
+    }
+
+    /// OCS's SNMP option (§D.2 of the network notes): the netinventory task scans the
+    /// server's networks and devices and its QUERY=SNMP message goes to the server; unless
+    /// `no-snmp`, `--no-task netinventory`, or a build without the task says otherwise.
+    async fn ocs_snmp(
+        &self,
+        i: usize,
+        option: &crate::protocol::messages::OptionBlock,
+        server: &Server<'_>,
+        outcome: &mut Outcome,
+    ) {
+        let name = self.targets[i].name();
+        let why_not = if self.settings.tasks.no_snmp {
+            Some("no-snmp is set".to_string())
+        } else if !self.wants_task("netinventory") {
+            Some("the netinventory task is not enabled here (--tasks, --no-task)".to_string())
+        } else {
+            tasks::find("netinventory")
+                .filter(|t| !t.built)
+                .map(tasks::not_built)
+        };
+        if let Some(why) = why_not {
+            log::info!("{name}: the server asks for an SNMP scan; {why}: nothing scanned");
+            return;
+        }
+        #[cfg(feature = "netinventory")]
+        {
+            let Some(mut args) = tasks::netinventory::Args::from_ocs_prolog(option) else {
+                return;
+            };
+            args.deviceid = Some(self.deviceid.clone());
+            args.debug = self.settings.log.debug > 0;
+            let limit = tasks::netinventory::time_limit(
+                &args,
+                Duration::from_secs(self.settings.tasks.task_timeout),
+            );
+            let cmd = Command::Netinventory(args);
+            self.framed_task(name, &cmd, limit, "SNMP", None, server, outcome)
+                .await;
+        }
+        #[cfg(not(feature = "netinventory"))]
+        let _ = (option, server, outcome);
     }
 
     /// OCS packages offered by a PROLOG's DOWNLOAD option: the deploy task, or one line saying

@@ -138,14 +138,8 @@ pub static COMPAT: &[Entry] = &[
             "uagent writes local inventories only for --local targets",
         ),
     ),
-    e(
-        "snmp",
-        None,
-        ignored(
-            false,
-            "SNMP is the netinventory task's, ordered by the server",
-        ),
-    ),
+    // `snmp = 0` in an ocsinventory-agent.cfg: no SNMP scan.
+    e("snmp", None, Compat::Negates("no-snmp")),
     e(
         "snmptimeout",
         None,

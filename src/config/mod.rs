@@ -192,6 +192,8 @@ settings! {
             "HARDWARE/NAME: 1 short host name, 2 FQDN, 3 the host name as is";
         sysobject_ids: Option<String> = None, "sysobject-ids", None, "FILE",
             "GLPI's sysobject.ids, to type network devices (default: the GLPI or FusionInventory agent's copy)";
+        no_snmp: bool = false, "no-snmp", None, "",
+            "OCS: leave out the SNMP scan the server orders in its PROLOG reply (its SNMP option)";
     }
     /// How the servers are reached.
     connection: Connection {

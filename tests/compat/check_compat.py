@@ -116,7 +116,7 @@ OPTIONS = [
     (O, "--nolocal", None, "ignored", None),
     (O, "-i", None, "ignored", None),
     (O, "--info", None, "ignored", None),
-    (O, "--snmp", None, "ignored", None),
+    (O, "--snmp", "0", "name", ("no-snmp", "1")),
     (O, "--snmptimeout", "3", "ignored", None),
     (O, "--snmpretry", "2", "ignored", None),
 ]

@@ -130,6 +130,27 @@ impl Args {
         }
     }
 
+    /// The task for an OCS server's OPTION SNMP (§D.2); `None` (with the reason logged) when
+    /// the option gives nothing to do.
+    #[cfg(feature = "client")]
+    pub fn from_ocs_prolog(option: &crate::protocol::messages::OptionBlock) -> Option<Args> {
+        match super::ocs::OcsJob::from_prolog(option) {
+            Ok(job) if job.addresses.is_empty() => {
+                log::info!("SNMP: the server names no network nor device; nothing scanned");
+                None
+            }
+            Ok(job) => Some(Args {
+                ocs_job: Some(job.to_text()),
+                frames: true,
+                ..Args::default()
+            }),
+            Err(e) => {
+                log::error!("SNMP: {e}; nothing scanned");
+                None
+            }
+        }
+    }
+
     /// The job these options describe (the launcher's way).
     pub fn job_from_options(&self) -> Result<Job, JobError> {
         let mut job = Job {

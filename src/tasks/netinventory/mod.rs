@@ -83,6 +83,15 @@ pub fn job_pid(text: &str) -> Option<String> {
 
 /// A time limit for the job's process: each device may take its timeouts many times over.
 pub fn time_limit(a: &Args, floor: Duration) -> Duration {
+    if let Some(job) = a
+        .ocs_job
+        .as_deref()
+        .filter(|t| *t != "-")
+        .and_then(|t| ocs::OcsJob::from_text(t).ok())
+    {
+        let threads = a.threads.unwrap_or(ocs::DEFAULT_THREADS).clamp(1, 64);
+        return ocs::time_limit(&job, threads, floor);
+    }
     let Some(job) = a.job_text().and_then(|t| Job::from_text(t).ok()) else {
         return floor;
     };

@@ -127,7 +127,14 @@ impl OcsJob {
         job.addresses.sort();
         job.addresses.dedup();
         if job.credentials.is_empty() {
-            return Err("no COMMUNITY".into());
+            // As the OCS unix agent does when the server names none.
+            log::info!("SNMP: the server gives no COMMUNITY: v2c community public");
+            job.credentials.push(CredentialSpec {
+                id: "1".into(),
+                version: Version::V2c,
+                community: "public".into(),
+                ..CredentialSpec::default()
+            });
         }
         if job.labels.is_empty() {
             return Err("no SNMP_TYPE".into());
@@ -215,8 +222,88 @@ pub fn wildcard(pattern: &str, value: &str) -> bool {
     }
 }
 
-/// One address: the table elements of the first (credential, type) whose condition holds.
-fn device(job: &OcsJob, ip: Ipv4Addr) -> Option<Vec<Node>> {
+/// The table the stock server files every device in, whose condition only asks that its OID
+/// answers; the other types are tried first, in the server's order.
+pub const DEFAULT_TABLE: &str = "snmp_default";
+
+/// The types of the job in the order they are tried: the server's own types first, then
+/// `snmp_default` (as the OCS unix agent does); each with its labels.
+fn types(job: &OcsJob) -> Vec<(&Label, Vec<&Label>)> {
+    let mut out: Vec<(&Label, Vec<&Label>)> = Vec::new();
+    for l in &job.labels {
+        match out.iter_mut().find(|(first, _)| first.table == l.table && first.type_name == l.type_name) {
+            Some((_, all)) => all.push(l),
+            None => out.push((l, vec![l])),
+        }
+    }
+    // A stable sort: the custom types keep their order, the default one goes last.
+    out.sort_by_key(|(first, _)| first.table == DEFAULT_TABLE);
+    out
+}
+
+/// Whether a type's condition holds on this agent: its OID answers and, except for
+/// `snmp_default`, the value equals (or matches with `*`) the condition's value.
+fn condition_holds(agent: &mut Agent, first: &Label) -> bool {
+    let Some(coid) = crate::snmp::Oid::parse(&first.condition_oid) else {
+        return false;
+    };
+    let value = match smol::block_on(agent.get_one(&coid)) {
+        Ok(Some(v)) => ocs_text(&v),
+        _ => return false,
+    };
+    first.table == DEFAULT_TABLE || first.condition_value.is_empty() || wildcard(&first.condition_value, &value)
+}
+
+/// One label's value: a GET, else the walk of the OID as a table, its values joined with
+/// ` - `; control characters removed.
+fn label_value(agent: &mut Agent, o: &crate::snmp::Oid) -> String {
+    let v = match smol::block_on(agent.get_one(o)) {
+        Ok(Some(v)) => ocs_text(&v),
+        _ => smol::block_on(agent.walk(o, MAX_WALK))
+            .unwrap_or_default()
+            .iter()
+            .filter(|(_, v)| v.is_value())
+            .map(|(_, v)| ocs_text(v))
+            .collect::<Vec<_>>()
+            .join(" - "),
+    };
+    v.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// What one agent gives for the job: the element of the first type whose condition holds
+/// (named after its table, a child per label that has a value), or `None` when no type's
+/// condition holds.
+pub fn inventory(job: &OcsJob, agent: &mut Agent) -> Option<Node> {
+    for (first, labels) in types(job) {
+        if !safe_name(&first.table) || !condition_holds(agent, first) {
+            continue;
+        }
+        let mut cols = Vec::new();
+        for l in labels {
+            let Some(o) = crate::snmp::Oid::parse(&l.oid) else { continue };
+            if !safe_name(&l.label) || cols.iter().any(|c| matches!(c, Node::Named(n, _, _) if *n == l.label)) {
+                continue;
+            }
+            let v = label_value(agent, &o);
+            // An empty element reaches the server's database as a hash, not a string: a
+            // label without a value is left out (its column stays NULL).
+            if !v.is_empty() {
+                cols.push(Node::Named(l.label.clone(), Vec::new(), Some(v)));
+            }
+        }
+        if cols.is_empty() {
+            // An empty element would be an empty row of the table: nothing to say.
+            log::debug!("SNMP: type {:?} holds but none of its labels has a value", first.type_name);
+            return None;
+        }
+        return Some(Node::Named(first.table.clone(), cols, None));
+    }
+    None
+}
+
+/// One address: asked with each credential in turn; the first that answers and whose types
+/// give an element wins.
+fn device(job: &OcsJob, ip: Ipv4Addr) -> Option<Node> {
     let opts = SessionOptions {
         timeout: Duration::from_secs(job.timeout),
         retries: 0,
@@ -234,50 +321,23 @@ fn device(job: &OcsJob, ip: Ipv4Addr) -> Option<Vec<Node>> {
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => continue,
         }
-        let mut types: Vec<&str> = Vec::new();
-        for l in &job.labels {
-            if !types.contains(&l.type_name.as_str()) {
-                types.push(&l.type_name);
-            }
-        }
-        for t in types {
-            let labels: Vec<&super::ocs::Label> = job.labels.iter().filter(|l| l.type_name == t).collect();
-            let Some(first) = labels.first() else { continue };
-            let Some(coid) = crate::snmp::Oid::parse(&first.condition_oid) else { continue };
-            let value = match smol::block_on(agent.get_one(&coid)) {
-                Ok(Some(v)) => ocs_text(&v),
-                _ => continue,
-            };
-            if !first.condition_value.is_empty() && !wildcard(&first.condition_value, &value) {
-                continue;
-            }
-            if !safe_name(&first.table) {
-                continue;
-            }
-            let mut cols = Vec::new();
-            for l in &labels {
-                let Some(o) = crate::snmp::Oid::parse(&l.oid) else { continue };
-                if !safe_name(&l.label) {
-                    continue;
-                }
-                let v = match smol::block_on(agent.get_one(&o)) {
-                    Ok(Some(v)) => ocs_text(&v),
-                    _ => smol::block_on(agent.walk(&o, MAX_WALK))
-                        .unwrap_or_default()
-                        .iter()
-                        .filter(|(_, v)| v.is_value())
-                        .map(|(_, v)| ocs_text(v))
-                        .collect::<Vec<_>>()
-                        .join(" - "),
-                };
-                let v: String = v.chars().filter(|c| !c.is_control()).collect();
-                cols.push(Node::Named(l.label.clone(), Vec::new(), Some(v)));
-            }
-            return Some(vec![Node::Named(first.table.clone(), cols, None)]);
+        if let Some(node) = inventory(job, &mut agent) {
+            return Some(node);
         }
     }
     None
 }
+
+/// A time limit for the job's process: every address may take each credential's timeout,
+/// and an agent that answers one GET per type and label (and a walk each) on top.
+pub fn time_limit(job: &OcsJob, threads: usize, floor: Duration) -> Duration {
+    let per_address = job.timeout * job.credentials.len() as u64 * (2 + 2 * job.labels.len() as u64);
+    let rounds = (job.addresses.len() as u64).div_ceil(threads.max(1) as u64);
+    floor.max(Duration::from_secs(rounds.saturating_mul(per_address) + 60))
+}
+
+/// Devices asked at once by default.
+pub const DEFAULT_THREADS: usize = 16;
 
 /// `uagent task netinventory --ocs-job -`: the QUERY=SNMP message (nothing when no device
 /// answered).
@@ -296,7 +356,7 @@ pub fn main(a: &super::Args, deviceid: &str) -> i32 {
             return exit::USAGE;
         }
     };
-    let threads = a.threads.unwrap_or(16).clamp(1, 64);
+    let threads = a.threads.unwrap_or(DEFAULT_THREADS).clamp(1, 64);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let found = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -304,9 +364,9 @@ pub fn main(a: &super::Args, deviceid: &str) -> i32 {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(ip) = job.addresses.get(i) else { break };
-                if let Some(nodes) = device(&job, *ip) {
+                if let Some(node) = device(&job, *ip) {
                     log::info!("SNMP: {ip} inventoried");
-                    found.lock().unwrap_or_else(|e| e.into_inner()).extend(nodes);
+                    found.lock().unwrap_or_else(|e| e.into_inner()).push(node);
                 }
             });
         }

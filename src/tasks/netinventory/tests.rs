@@ -92,3 +92,143 @@ fn a_walk_file_becomes_a_device_with_ports() {
     assert!(s.starts_with("<DEVICE><INFO><COMMENTS>"), "keys in order: {s}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The SNMP option of an OCS PROLOG, as the stock server writes it (types with their labels,
+/// a network, a device and a community).
+#[cfg(feature = "client")]
+const OCS_SNMP_PROLOG: &[u8] = br#"<REPLY><OPTION><NAME>SNMP</NAME>
+    <PARAM TYPE="NETWORK" SUBNET="127.77.0.0/30"/>
+    <PARAM TYPE="DEVICE" IPADDR="127.77.1.9" MACADDR="00:11:22:33:44:55"/>
+    <PARAM TYPE="SNMP_TYPE" TYPE_NAME="Default" TABLE_TYPE_NAME="snmp_default" CONDITION_OID="1.3.6.1.2.1.1.1.0" CONDITION_VALUE="" LABEL_NAME="DefaultName" OID="1.3.6.1.2.1.1.5.0"/>
+    <PARAM TYPE="SNMP_TYPE" TYPE_NAME="Default" TABLE_TYPE_NAME="snmp_default" CONDITION_OID="1.3.6.1.2.1.1.1.0" CONDITION_VALUE="" LABEL_NAME="DefaultAddressIP" OID="1.3.6.1.2.1.4.20.1.1"/>
+    <PARAM TYPE="SNMP_TYPE" TYPE_NAME="Linux" TABLE_TYPE_NAME="snmp_linux" CONDITION_OID="1.3.6.1.2.1.1.1.0" CONDITION_VALUE="Linux*" LABEL_NAME="LinuxName" OID="1.3.6.1.2.1.1.5.0"/>
+    <PARAM TYPE="COMMUNITY" VERSION="2c" NAME="a-community" USERNAME="" AUTHKEY="" AUTHPASSWD=""/>
+    </OPTION><RESPONSE>SEND</RESPONSE></REPLY>"#;
+
+#[cfg(feature = "client")]
+#[test]
+fn an_ocs_snmp_option_becomes_a_task_whose_arguments_round_trip() {
+    use super::ocs::OcsJob;
+    let p = crate::protocol::messages::parse_prolog(OCS_SNMP_PROLOG).unwrap();
+    let option = p.option("SNMP").unwrap();
+    let job = OcsJob::from_prolog(option).unwrap();
+    // A /30: its two hosts, and the device.
+    let ips: Vec<String> = job.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(ips, ["127.77.0.1", "127.77.0.2", "127.77.1.9"]);
+    assert_eq!(job.labels.len(), 3);
+    assert_eq!(job.credentials[0].community, "a-community");
+    assert_eq!(OcsJob::from_text(&job.to_text()).unwrap(), job);
+    let args = Args::from_ocs_prolog(option).unwrap();
+    assert!(args.frames && args.job.is_none());
+    assert_eq!(args.ocs_job.as_deref().map(OcsJob::from_text).map(Result::unwrap), Some(job));
+    let argv = args.to_argv();
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    use argh::FromArgs;
+    assert_eq!(Args::from_args(&["netinventory"], &argv).unwrap(), args);
+    // The agent's time limit covers the job.
+    let floor = std::time::Duration::from_secs(1);
+    assert!(time_limit(&args, floor) > floor);
+}
+
+#[cfg(feature = "client")]
+#[test]
+fn an_ocs_snmp_option_without_types_or_a_target_orders_nothing() {
+    // No COMMUNITY: public, as the OCS unix agent does.
+    let no_community = String::from_utf8_lossy(OCS_SNMP_PROLOG).replace(r#"TYPE="COMMUNITY""#, r#"TYPE="X""#);
+    let p = crate::protocol::messages::parse_prolog(no_community.as_bytes()).unwrap();
+    let job = super::ocs::OcsJob::from_prolog(p.option("SNMP").unwrap()).unwrap();
+    assert_eq!(job.credentials[0].community, "public");
+    let no_types = String::from_utf8_lossy(OCS_SNMP_PROLOG).replace(r#"TYPE="SNMP_TYPE""#, r#"TYPE="X""#);
+    let p = crate::protocol::messages::parse_prolog(no_types.as_bytes()).unwrap();
+    assert_eq!(Args::from_ocs_prolog(p.option("SNMP").unwrap()), None);
+    let no_target = String::from_utf8_lossy(OCS_SNMP_PROLOG)
+        .replace(r#"TYPE="NETWORK""#, r#"TYPE="X""#)
+        .replace(r#"TYPE="DEVICE""#, r#"TYPE="X""#);
+    let p = crate::protocol::messages::parse_prolog(no_target.as_bytes()).unwrap();
+    assert_eq!(Args::from_ocs_prolog(p.option("SNMP").unwrap()), None);
+    let wide = String::from_utf8_lossy(OCS_SNMP_PROLOG).replace("127.77.0.0/30", "10.0.0.0/8");
+    let p = crate::protocol::messages::parse_prolog(wide.as_bytes()).unwrap();
+    assert_eq!(Args::from_ocs_prolog(p.option("SNMP").unwrap()), None);
+}
+
+/// The server's type conditions on a small walk: the custom types go before snmp_default, a
+/// condition value is matched with its wildcards, a label that is a table is walked.
+#[test]
+fn ocs_types_are_chosen_by_their_conditions_on_a_walk() {
+    use super::ocs::{inventory, Label, OcsJob};
+    use crate::snmp::{Agent, WalkFile};
+    let walk = |descr: &str| {
+        let text = format!(
+            ".1.3.6.1.2.1.1.1.0 = STRING: \"{descr}\"\n\
+             .1.3.6.1.2.1.1.5.0 = STRING: \"box1\"\n\
+             .1.3.6.1.2.1.1.6.0 = STRING: \"\"\n\
+             .1.3.6.1.2.1.2.2.1.6.2 = Hex-STRING: 00 1A 2B 3C 4D 5E\n\
+             .1.3.6.1.2.1.4.20.1.1.10.0.0.1 = IpAddress: 10.0.0.1\n\
+             .1.3.6.1.2.1.4.20.1.1.127.0.0.1 = IpAddress: 127.0.0.1\n"
+        );
+        Agent::File(WalkFile::read(text.as_bytes()).unwrap())
+    };
+    let label = |t: &str, table: &str, cvalue: &str, name: &str, oid: &str| Label {
+        type_name: t.into(),
+        table: table.into(),
+        condition_oid: "1.3.6.1.2.1.1.1.0".into(),
+        condition_value: cvalue.into(),
+        label: name.into(),
+        oid: oid.into(),
+    };
+    let job = OcsJob {
+        labels: vec![
+            label("Default", "snmp_default", "", "DefaultName", "1.3.6.1.2.1.1.5.0"),
+            label("Default", "snmp_default", "", "DefaultAddressIP", "1.3.6.1.2.1.4.20.1.1"),
+            label("Default", "snmp_default", "", "DefaultLocation", "1.3.6.1.2.1.1.6.0"),
+            label("Cisco", "snmp_cisco", "*Cisco IOS*", "CiscoName", "1.3.6.1.2.1.1.5.0"),
+            label("Linux", "snmp_linux", "Linux*", "LinuxName", "1.3.6.1.2.1.1.5.0"),
+            label("Linux", "snmp_linux", "Linux*", "LinuxMac", "1.3.6.1.2.1.2.2.1.6.2"),
+        ],
+        ..OcsJob::default()
+    };
+    let text = |n: Option<Node>| {
+        let mut out = Vec::new();
+        if let Some(n) = n {
+            xml::write(&mut out, &n);
+        }
+        String::from_utf8(out).unwrap()
+    };
+    // A Linux box: the Linux type, though snmp_default comes first in the server's list (the
+    // children are written sorted).
+    let got = text(inventory(&job, &mut walk("Linux box1 6.1.0")));
+    assert_eq!(got, "<snmp_linux><LinuxMac>00:1A:2B:3C:4D:5E</LinuxMac><LinuxName>box1</LinuxName></snmp_linux>");
+    // A Cisco switch: the contains-wildcard.
+    let got = text(inventory(&job, &mut walk("Cisco IOS Software, C3750")));
+    assert_eq!(got, "<snmp_cisco><CiscoName>box1</CiscoName></snmp_cisco>");
+    // Anything else answering: snmp_default, the address table walked and joined, the
+    // empty location left out.
+    let got = text(inventory(&job, &mut walk("FreeBSD gw 14.1")));
+    assert_eq!(
+        got,
+        "<snmp_default><DefaultAddressIP>10.0.0.1 - 127.0.0.1</DefaultAddressIP><DefaultName>box1</DefaultName></snmp_default>"
+    );
+    // No type at all whose condition OID answers: nothing.
+    let none = OcsJob {
+        labels: vec![Label {
+            condition_oid: "1.3.6.1.4.1.9999.1.0".into(),
+            ..label("Default", "snmp_default", "", "DefaultName", "1.3.6.1.2.1.1.5.0")
+        }],
+        ..OcsJob::default()
+    };
+    assert_eq!(text(inventory(&none, &mut walk("Linux"))), "");
+    // The first type whose condition holds decides, even when none of its labels has a
+    // value: no element then (an empty one would be an empty row), and no other type.
+    let empty = OcsJob {
+        labels: vec![
+            label("Linux", "snmp_linux", "Linux*", "LinuxLocation", "1.3.6.1.2.1.1.6.0"),
+            label("Linux", "snmp_linux", "Linux*", "LinuxNothing", "1.3.6.1.4.1.9999.1"),
+            label("Default", "snmp_default", "", "DefaultName", "1.3.6.1.2.1.1.5.0"),
+        ],
+        ..OcsJob::default()
+    };
+    assert_eq!(text(inventory(&empty, &mut walk("Linux box1"))), "");
+    // "Linux*" is a prefix: a description that only contains it is not Linux.
+    let got = text(inventory(&job, &mut walk("Embedded Linux 5.4")));
+    assert!(got.starts_with("<snmp_default>"), "{got}");
+}
