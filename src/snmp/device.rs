@@ -125,9 +125,20 @@ pub fn canonical_mac(v: &Value) -> Option<String> {
 /// A string value canonicalised (cut at the first control character, trimmed), `None` when
 /// empty.
 pub fn text(v: &Value) -> Option<String> {
-    let t = v.to_text();
+    let mut t = v.to_text();
+    if t.len() > MAX_TEXT_BYTES {
+        let mut end = MAX_TEXT_BYTES;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+    }
     (!t.is_empty()).then_some(t)
 }
+
+/// Longest text kept from a value (sysDescr and the like; SNMPv2-MIB's DisplayString is at
+/// most 255 bytes): an agent's 64 KiB string is cut here.
+pub const MAX_TEXT_BYTES: usize = 4096;
 
 /// `451 days, 00:56:29.21`, as Net::SNMP prints TimeTicks.
 pub fn uptime(ticks: u32) -> String {

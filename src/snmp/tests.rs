@@ -560,3 +560,51 @@ fn hp_procurve_serial_and_rom_version_from_http_mg() {
         (Some("CN0000AAAA"), Some("Y.11.16"))
     );
 }
+
+/// An agent whose every GETNEXT/GETBULK answer is `answer` (an OID that does not move on).
+fn stuck_responder(answer: Oid) -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut served = 0;
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Ok(m) = message::decode(&buf[..n]) else {
+                continue;
+            };
+            served += 1;
+            let reply = message::encode(
+                &Credential::community(Version::V2c, "public"),
+                &Pdu {
+                    kind: message::RESPONSE,
+                    request_id: m.pdu.request_id,
+                    error_status: 0,
+                    error_index: 0,
+                    varbinds: vec![(answer.clone(), Value::Integer(served))],
+                },
+            );
+            let _ = sock.send_to(&reply, from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_walk_that_loops_back_or_stands_still_is_an_error_not_a_hang() {
+    let root = o(".1.3.6.1.2.1.2.2.1.2");
+    for answer in [o(".1.3.6.1.2.1.2.2.1.2.1"), o(".1.3.6.1.2.1.2.2.1.2")] {
+        let addr = stuck_responder(answer.clone());
+        let mut s = session(addr, "public");
+        let t0 = std::time::Instant::now();
+        // The first answer (.1) moves on from the root; the second is the same OID again.
+        let r = smol::block_on(walk::walk(&mut s, &root, 100_000));
+        assert_eq!(
+            r,
+            Err(SnmpError::Unexpected("the agent's OIDs do not increase")),
+            "{answer}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+}

@@ -21,6 +21,9 @@ use crate::snmp::{oid, Agent, Oid, SnmpError, Value};
 /// Most values one walk reads (a table column): a 4,096-port chassis' ifTable column fits
 /// many times over; an agent that answers more is refused.
 pub const MAX_WALK_ROWS: usize = 16_384;
+/// Most values all the walks of one device read together (16 full tables): an agent that
+/// answers every table at its bound is refused rather than walked for ever.
+pub const MAX_DEVICE_VALUES: usize = 16 * MAX_WALK_ROWS;
 /// Most ports kept.
 pub const MAX_PORTS: usize = 8_192;
 /// Most connected MACs kept per port, and VLAN contexts tried.
@@ -34,6 +37,8 @@ const MAX_TEXT: usize = 1024;
 pub enum CollectError {
     Snmp(SnmpError),
     TooLarge(&'static str),
+    /// More than MAX_DEVICE_VALUES values over all the walks.
+    TooMany,
 }
 
 impl std::fmt::Display for CollectError {
@@ -43,6 +48,10 @@ impl std::fmt::Display for CollectError {
             CollectError::TooLarge(t) => write!(
                 f,
                 "the agent's {t} holds more than {MAX_WALK_ROWS} values: refused"
+            ),
+            CollectError::TooMany => write!(
+                f,
+                "the agent answered more than {MAX_DEVICE_VALUES} values in all: refused"
             ),
         }
     }
@@ -57,17 +66,27 @@ impl From<SnmpError> for CollectError {
 /// Blocking requests on an agent.
 pub struct Query<'a> {
     pub agent: &'a mut Agent,
+    /// Values the walks read so far (bounded by MAX_DEVICE_VALUES).
+    read: usize,
 }
 
 type Rows = Vec<(Vec<u32>, Value)>;
 
-impl Query<'_> {
+impl<'a> Query<'a> {
+    pub fn new(agent: &'a mut Agent) -> Query<'a> {
+        Query { agent, read: 0 }
+    }
+
     /// Every value under `root` with its index (the arcs after `root`).
     pub fn walk(&mut self, root: &str, what: &'static str) -> Result<Rows, CollectError> {
         let base = oid(root);
         let rows = smol::block_on(self.agent.walk(&base, MAX_WALK_ROWS + 1))?;
         if rows.len() > MAX_WALK_ROWS {
             return Err(CollectError::TooLarge(what));
+        }
+        self.read += rows.len();
+        if self.read > MAX_DEVICE_VALUES {
+            return Err(CollectError::TooMany);
         }
         Ok(rows
             .into_iter()
@@ -81,7 +100,13 @@ impl Query<'_> {
         match self.walk(root, what) {
             Ok(r) => Ok(r),
             Err(CollectError::TooLarge(t)) => Err(CollectError::TooLarge(t)),
+            Err(CollectError::TooMany) => Err(CollectError::TooMany),
             Err(CollectError::Snmp(SnmpError::Usm(e))) => Err(CollectError::Snmp(SnmpError::Usm(e))),
+            // A table whose OIDs loop or do not increase: the agent is broken there.
+            Err(e @ CollectError::Snmp(SnmpError::Unexpected(_))) => {
+                log::warn!("{what}: {e}; left out");
+                Ok(Vec::new())
+            }
             Err(e) => {
                 log::debug!("{what}: {e}; left out");
                 Ok(Vec::new())
@@ -208,7 +233,7 @@ pub fn collect(
     if let Some(k) = kind {
         inv.info.kind = Some(k.to_string());
     }
-    let mut q = Query { agent };
+    let mut q = Query::new(agent);
     info_extras(&mut q, &mut inv);
     ports(&mut q, &mut inv)?;
     components(&mut q, &mut inv)?;
@@ -839,7 +864,7 @@ fn connected_macs(
     let mut any = false;
     for v in vlans {
         let Some(mut agent) = vlan_contexts(v) else { continue };
-        let mut vq = Query { agent: &mut agent };
+        let mut vq = Query::new(&mut agent);
         let found = fdb(&mut vq, ".1.3.6.1.2.1.17.4.3.1.2")?;
         if !found.is_empty() {
             any = true;

@@ -92,3 +92,55 @@ fn a_walk_file_becomes_a_device_with_ports() {
     assert!(s.starts_with("<DEVICE><INFO><COMMENTS>"), "keys in order: {s}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_walks_of_one_device_have_a_bound_in_all() {
+    use super::collect::{CollectError, Query, MAX_DEVICE_VALUES, MAX_WALK_ROWS};
+    use crate::snmp::{Agent, WalkFile};
+    let mut walk = String::new();
+    for i in 1..=MAX_WALK_ROWS {
+        walk.push_str(&format!(".1.3.6.1.2.1.2.2.1.1.{i} = INTEGER: {i}\n"));
+    }
+    let mut agent = Agent::File(WalkFile::read(walk.as_bytes()).unwrap());
+    let mut q = Query::new(&mut agent);
+    for _ in 0..MAX_DEVICE_VALUES / MAX_WALK_ROWS {
+        assert_eq!(q.walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap().len(), MAX_WALK_ROWS);
+    }
+    let e = q.walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap_err();
+    assert!(matches!(e, CollectError::TooMany), "{e}");
+    assert!(e.to_string().contains(&format!("more than {MAX_DEVICE_VALUES} values in all")), "{e}");
+    // One more row than a table may hold is refused by name.
+    walk.push_str(&format!(".1.3.6.1.2.1.2.2.1.1.{} = INTEGER: 0\n", MAX_WALK_ROWS + 1));
+    let mut agent = Agent::File(WalkFile::read(walk.as_bytes()).unwrap());
+    let e = Query::new(&mut agent).walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap_err();
+    assert!(e.to_string().contains("ifTable holds more than 16384 values"), "{e}");
+}
+
+#[test]
+fn oversized_strings_are_cut_at_their_bound() {
+    use crate::snmp::device::{text, MAX_TEXT_BYTES};
+    use crate::snmp::Value;
+    let big = Value::Octets("é".repeat(40_000).into_bytes());
+    let t = text(&big).unwrap();
+    assert!(t.len() <= MAX_TEXT_BYTES && t.len() > MAX_TEXT_BYTES - 2, "{}", t.len());
+    assert!(t.chars().all(|c| c == 'é'), "cut on a character boundary");
+    let walk = format!(
+        ".1.3.6.1.2.1.1.1.0 = STRING: \"{}\"\n.1.3.6.1.2.1.1.5.0 = STRING: \"n\"\n",
+        "x".repeat(65_000)
+    );
+    let dir = std::env::temp_dir().join(format!("ni-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("big.walk");
+    std::fs::write(&f, walk).unwrap();
+    let a = Args {
+        file: vec![f.to_string_lossy().into_owned()],
+        ..Args::default()
+    };
+    let job = a.job_from_options().unwrap();
+    let ids = RefCell::new(SysObjectIds::new(Some("/nonexistent")));
+    let mut out = Vec::new();
+    xml::write(&mut out, &inventory_device(&job, &job.devices[0], &ids));
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains(&format!("<COMMENTS>{}</COMMENTS>", "x".repeat(MAX_TEXT_BYTES))), "{}", &s[..200]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
