@@ -5,9 +5,10 @@
 RSS of each (GNU time). Then a 53-port switch (dcrs-5980-28t-dc) live from snmpsim on loopback.
 
 Prints the absolute figures; fails on what does not depend on how busy the machine is: the
-speed ratio to the Perl agent measured in this run, uagent's peak RSS, and the live
-inventory's time relative to the same device read from its file (a bound of 2 s is the aim,
-printed, not judged).
+speed ratio to the Perl agent measured in this run (--file, and live against the same snmpsim),
+uagent's peak RSS for the 53-port switch (<= 4 MiB, through --file and live) and the largest
+peak RSS relative to the Perl agent's. The live bound of 2 s is the issue's aim: printed, with
+whether it was met, not judged (no absolute time is).
 
     python3 tests/bench/netinventory.py --binary target/cross/x86_64-unknown-linux-musl/out/full/uagent
 """
@@ -80,8 +81,8 @@ def main():
         print(f"  ratios: {perl_wall / ours_wall:.1f}x faster, {perl_rss / ours_rss:.1f}x less memory")
         checks.true(f"{perl_wall / ours_wall:.1f}x faster than the Perl agent (>= {SPEED_RATIO:.0f}x; aim 20x)",
                     perl_wall / ours_wall >= SPEED_RATIO)
-        # --file holds the whole walk in memory (about 5x the text's size): the largest recordings
-        # (2.3 MiB of walk text) go past 4 MiB, which the aim sets for a 48-port switch (below).
+        # --file holds the whole walk in memory (compact: about 1.5x the text's size); the aim
+        # of 4 MiB is for a 48-port switch (below), the largest recordings are judged beside Fusion.
         checks.true(f"uagent's largest peak RSS {ours_rss} KiB at most 1/{FILE_RSS_RATIO:.0f} of the Perl agent's "
                     f"{perl_rss} KiB", ours_rss * FILE_RSS_RATIO <= perl_rss)
         r = per[LIVE][0]
