@@ -608,3 +608,42 @@ fn a_walk_that_loops_back_or_stands_still_is_an_error_not_a_hang() {
         assert!(t0.elapsed() < Duration::from_secs(5));
     }
 }
+
+#[test]
+fn walk_files_are_kept_in_oid_order_whatever_the_arcs() {
+    let long = "x".repeat(70_000);
+    let text = format!(
+        "\
+.1.3.6.1.9.16384 = INTEGER: 3
+.1.3.6.1.9.4294967295 = INTEGER: 4
+.1.3.6.1.9.16383 = INTEGER: 2
+.1.3.6.1.9.127 = INTEGER: 1
+.1.3.6.1.9.127 = INTEGER: 99
+.1.3.6.1.9.128.1 = STRING: \"{long}\"
+"
+    );
+    let w = WalkFile::read(text.as_bytes()).unwrap();
+    assert_eq!(w.len(), 5, "the repeated OID kept once");
+    let rows = w.walk(&o(".1.3.6.1.9"), 100);
+    let got: Vec<String> = rows.iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            ".1.3.6.1.9.127",
+            ".1.3.6.1.9.128.1",
+            ".1.3.6.1.9.16383",
+            ".1.3.6.1.9.16384",
+            ".1.3.6.1.9.4294967295"
+        ]
+    );
+    assert_eq!(rows[0].1, Value::Integer(1), "the first of equal OIDs");
+    assert_eq!(
+        rows[1].1.as_bytes().map(<[u8]>::len),
+        Some(MAX_VALUE_BYTES),
+        "cut as a response would be"
+    );
+    assert_eq!(w.get(&[o(".1.3.6.1.9.4294967295")])[0].1, Value::Integer(4));
+    assert_eq!(w.get(&[o(".1.3.6.1.9.5")])[0].1, Value::NoSuchObject);
+    assert_eq!(w.walk(&o(".1.3.6.1.9.128"), 10).len(), 1);
+    assert_eq!(w.walk(&o(".1.3.6.1.9"), 2).len(), 2);
+}
