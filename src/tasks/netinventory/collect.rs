@@ -565,6 +565,93 @@ fn vlans(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
             p.vlans = v;
         }
     }
+    tplink_vlans(q, inv)
+}
+
+const TPLINK: &str = ".1.3.6.1.4.1.11863";
+/// TPLINK-DOT1Q-VLAN-MIB: the port name of each ifIndex, and each VLAN's row.
+const TPLINK_VLAN_PORT_NUMBER: &str = ".1.3.6.1.4.1.11863.6.14.1.1.1.1.1";
+const TPLINK_VLAN_CONFIG: &str = ".1.3.6.1.4.1.11863.6.14.1.2.1.1";
+
+/// The ports a TP-Link port list names: `1/0/1-4,1/0/7` is 1/0/1 … 1/0/4 and 1/0/7 (a range
+/// is the text before its first number's last digit run; at most MAX_PORTS names).
+pub fn tplink_port_list(def: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in def.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let range = item.split_once('-').and_then(|(a, b)| {
+            let digits = a.len() - a.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let (prefix, first) = a.split_at(a.len() - digits);
+            let (first, last) = (first.parse::<u32>().ok()?, b.parse::<u32>().ok()?);
+            (last > first).then_some((prefix, first, last))
+        });
+        match range {
+            Some((prefix, first, last)) => {
+                for n in first..=last {
+                    if out.len() == MAX_PORTS {
+                        return out;
+                    }
+                    out.push(format!("{prefix}{n}"));
+                }
+            }
+            None if out.len() < MAX_PORTS => out.push(item.to_string()),
+            None => return out,
+        }
+    }
+    out
+}
+
+/// TP-Link's own VLAN table (the reference agents' TpLink rule), for the ports that have no
+/// VLAN from the standard MIBs.
+fn tplink_vlans(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
+    if inv.ports.values().all(|p| !p.vlans.is_empty()) {
+        return Ok(());
+    }
+    match q.get(".1.3.6.1.2.1.1.2.0") {
+        Some(Value::ObjectId(o)) if o.starts_with(&oid(TPLINK)) => {}
+        _ => return Ok(()),
+    }
+    let names = q.optional(TPLINK_VLAN_PORT_NUMBER, "vlanPortConfigTable")?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let col = |n: u8, q: &mut Query| q.optional(&format!("{TPLINK_VLAN_CONFIG}.{n}"), "vlanConfigTable");
+    let status = col(6, q)?;
+    let descr = col(2, q)?;
+    if status.is_empty() || descr.is_empty() {
+        return Ok(());
+    }
+    let (ids, tagged, untagged, removed) = (col(1, q)?, col(3, q)?, col(4, q)?, col(5, q)?);
+    let (descr, ids, tagged, untagged, removed) =
+        (by_suffix(&descr), by_suffix(&ids), by_suffix(&tagged), by_suffix(&untagged), by_suffix(&removed));
+    // Port name -> VLAN number -> (name, tagged).
+    let mut by_port: BTreeMap<String, BTreeMap<i64, (String, bool)>> = BTreeMap::new();
+    for (suffix, st) in &status {
+        if number(st) != Some(1) {
+            continue;
+        }
+        let s = suffix.as_slice();
+        let Some(id) = ids.get(s).and_then(|v| number(v).or_else(|| string(v)?.parse().ok())) else {
+            continue;
+        };
+        let name = descr.get(s).and_then(|v| string(v)).unwrap_or_default();
+        for (list, is_tagged) in [(&tagged, true), (&untagged, false)] {
+            for port in list.get(s).and_then(|v| string(v)).map(|d| tplink_port_list(&d)).unwrap_or_default() {
+                by_port.entry(port).or_default().insert(id, (name.clone(), is_tagged));
+            }
+        }
+        for port in removed.get(s).and_then(|v| string(v)).map(|d| tplink_port_list(&d)).unwrap_or_default() {
+            if let Some(v) = by_port.get_mut(&port) {
+                v.remove(&id);
+            }
+        }
+    }
+    for (suffix, v) in &names {
+        let ([index], Some(name)) = (&suffix[..], string(v)) else { continue };
+        let (Some(p), Some(vlans)) = (inv.ports.get_mut(index), by_port.get(&name)) else { continue };
+        if p.vlans.is_empty() {
+            p.vlans = vlans.iter().map(|(n, (name, t))| (*n, name.clone(), Some(*t))).collect();
+        }
+    }
     Ok(())
 }
 
