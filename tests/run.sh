@@ -199,10 +199,12 @@ netdiscovery() {
 }
 
 netinventory() {
-  say "netinventory: 45 snmpsim-data recordings through --file and live beside fusioninventory-netinventory, a printer, SNMPv3 against Debian's snmpd, hostile agents"
+  say "netinventory: 46 snmpsim-data recordings through --file and live beside fusioninventory-netinventory, a printer, SNMPv3 against Debian's snmpd, hostile agents and malformed walk files"
   network_peers
   cargo build -q --features full --target-dir target/full
   python3 tests/netinventory/check_netinventory.py --binary "$repo/target/full/debug/uagent"
+  debs time
+  python3 tests/netinventory/check_hostile.py --binary "$repo/target/full/debug/uagent"
 }
 
 ipdiscover() {

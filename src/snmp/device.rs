@@ -125,9 +125,20 @@ pub fn canonical_mac(v: &Value) -> Option<String> {
 /// A string value canonicalised (cut at the first control character, trimmed), `None` when
 /// empty.
 pub fn text(v: &Value) -> Option<String> {
-    let t = v.to_text();
+    let mut t = v.to_text();
+    if t.len() > MAX_TEXT_BYTES {
+        let mut end = MAX_TEXT_BYTES;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+    }
     (!t.is_empty()).then_some(t)
 }
+
+/// Longest text kept from a value (sysDescr and the like; SNMPv2-MIB's DisplayString is at
+/// most 255 bytes): an agent's 64 KiB string is cut here.
+pub const MAX_TEXT_BYTES: usize = 4096;
 
 /// `451 days, 00:56:29.21`, as Net::SNMP prints TimeTicks.
 pub fn uptime(ticks: u32) -> String {
@@ -214,6 +225,19 @@ const BROCADE: &str = ".1.3.6.1.4.1.1991";
 const BROCADE_SERIAL: &str = ".1.3.6.1.4.1.1991.1.1.1.1.2.0";
 const BROCADE_FIRMWARE: &str = ".1.3.6.1.4.1.1991.1.1.2.1.11.0";
 const UBNT_AP_MAC: &str = ".1.3.6.1.4.1.41112.1.4.5.1.4.1";
+/// MikroTik (MIKROTIK-MIB mtxrSystem): serial and firmware; the model is sysDescr's
+/// `RouterOS <board>`.
+const MIKROTIK: &str = ".1.3.6.1.4.1.14988";
+const MIKROTIK_SERIAL: &str = ".1.3.6.1.4.1.14988.1.1.7.3.0";
+const MIKROTIK_FIRMWARE: &str = ".1.3.6.1.4.1.14988.1.1.7.4.0";
+/// TP-Link (TPLINK-SYSINFO-MIB tpSysInfo…: hardware version, software version, MAC, serial);
+/// older models answer the same columns under their sysObjectID + `.1.1.1`.
+const TPLINK: &str = ".1.3.6.1.4.1.11863";
+const TPLINK_SYSINFO: &str = ".1.3.6.1.4.1.11863.6.1.1";
+/// HP ProCurve / Aruba switches (hpEtherSwitch): HP-HTTP-MG's serial and ROM version.
+const HP_ETHER_SWITCH: &str = ".1.3.6.1.4.1.11.2.3.7.11";
+const HP_HTTP_MG_ROM_VERSION: &str = ".1.3.6.1.4.1.11.2.36.1.1.2.8.0";
+const HP_HTTP_MG_SERIAL: &str = ".1.3.6.1.4.1.11.2.36.1.1.2.9.0";
 /// Serial numbers in vendor MIBs (Juniper, Hirschmann, Xerox, Ricoh, Lexmark, Canon, Brother,
 /// APC, Force10 ×2, BlueCoat, Compaq ×2, Aruba), asked when the standard ones say nothing.
 const SERIAL_OIDS: &[&str] = &[
@@ -360,14 +384,14 @@ pub async fn snmp_discover(
             .and_then(|v| text(&v));
     }
     // Per-manufacturer rules (the reference agents' MibSupport): Ubiquiti's access point
-    // MAC is its MAC and, without colons, its serial; Brocade's serial and firmware.
+    // MAC is its MAC and, without colons, its serial; Brocade's serial and firmware; MikroTik,
+    // TP-Link and HP ProCurve in [`vendor_rules`].
     let sysobject = match v(1) {
         Some(Value::ObjectId(o)) => o.clone(),
         _ => Oid::default(),
     };
     let mut vendor_serial = None;
     let mut vendor_firmware = None;
-    let mut vendor_mac = None;
     if sysobject.starts_with(&oid(BROCADE)) {
         vendor_serial = agent
             .get_one(&oid(BROCADE_SERIAL))
@@ -381,6 +405,14 @@ pub async fn snmp_discover(
             .ok()
             .flatten()
             .and_then(|v| text(&v));
+    }
+    let vendor = vendor_rules(agent, &sysobject, d.description.as_deref()).await;
+    vendor_serial = vendor_serial.or(vendor.serial);
+    vendor_firmware = vendor_firmware.or(vendor.firmware);
+    let mut vendor_mac = vendor.mac;
+    match vendor.model {
+        Some(m) if vendor.model_wins || d.model.is_none() => d.model = Some(m),
+        _ => {}
     }
     if let Ok(Some(m)) = agent.get_one(&oid(UBNT_AP_MAC)).await {
         vendor_mac = canonical_mac(&m);
@@ -463,4 +495,72 @@ async fn mac_from_interfaces(agent: &mut Agent, ip: Ipv4Addr) -> Option<String> 
             })
         })
         .map(|(_, m)| m.clone())
+}
+
+/// What a manufacturer's own MIB says of the device (the reference agents' MibSupport for
+/// MikroTik, TP-Link and HP ProCurve/Aruba switches).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Vendor {
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+    pub mac: Option<String>,
+    pub model: Option<String>,
+    /// The model replaces the one sysobject.ids gave (MikroTik's board name), rather than
+    /// filling it when there is none (TP-Link).
+    pub model_wins: bool,
+}
+
+/// A TP-Link tpSysInfo column under the current MIB, else under the sysObjectID.
+async fn tplink_column(agent: &mut Agent, sysobject: &Oid, n: u32) -> Option<String> {
+    match get_text(agent, &oid(TPLINK_SYSINFO).child(&[n, 0])).await {
+        Some(t) => Some(t),
+        None => get_text(agent, &sysobject.child(&[1, 1, 1, n, 0])).await,
+    }
+}
+
+async fn get_text(agent: &mut Agent, o: &Oid) -> Option<String> {
+    let v = agent.get_one(o).await.ok().flatten()?;
+    text(&v)
+}
+
+/// The vendor rules that apply to `sysobject` (nothing for other makers).
+pub async fn vendor_rules(agent: &mut Agent, sysobject: &Oid, description: Option<&str>) -> Vendor {
+    let mut out = Vendor::default();
+    if sysobject.starts_with(&oid(MIKROTIK)) {
+        out.serial = get_text(agent, &oid(MIKROTIK_SERIAL)).await;
+        out.firmware = get_text(agent, &oid(MIKROTIK_FIRMWARE)).await;
+        out.model = description
+            .and_then(|d| d.strip_prefix("RouterOS"))
+            .filter(|rest| rest.starts_with(char::is_whitespace))
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        out.model_wins = true;
+    } else if sysobject.starts_with(&oid(TPLINK)) {
+        out.firmware = tplink_column(agent, sysobject, 6).await;
+        // Some older units hold a boot banner (`TP-LINK …`) where the MAC should be: the
+        // next column has it then.
+        let mut mac = tplink_column(agent, sysobject, 7).await;
+        if mac.as_deref().is_some_and(|m| m.starts_with("TP-LINK")) {
+            mac = get_text(agent, &sysobject.child(&[1, 1, 1, 8, 0])).await;
+        }
+        out.mac = mac.and_then(|m| canonical_mac(&Value::Octets(m.replace('-', ":").into_bytes())));
+        let mut serial = tplink_column(agent, sysobject, 8).await;
+        if serial.as_deref().is_some_and(|s| s.starts_with("TP-LINK")) {
+            serial = get_text(agent, &sysobject.child(&[1, 1, 1, 8, 0])).await;
+        }
+        // Older units of the newer generation answer an uptime there: their MAC text is the
+        // serial.
+        if serial.as_deref().is_some_and(|s| s.contains("days")) {
+            serial = get_text(agent, &oid(TPLINK_SYSINFO).child(&[7, 0])).await;
+        }
+        out.serial = serial;
+        out.model = tplink_column(agent, sysobject, 5)
+            .await
+            .and_then(|hw| hw.split_whitespace().next().map(str::to_string));
+    } else if sysobject.starts_with(&oid(HP_ETHER_SWITCH)) {
+        out.serial = get_text(agent, &oid(HP_HTTP_MG_SERIAL)).await;
+        out.firmware = get_text(agent, &oid(HP_HTTP_MG_ROM_VERSION)).await;
+    }
+    out
 }

@@ -426,3 +426,224 @@ fn requests_go_over_ipv6_too() {
     let r = smol::block_on(s.get(&[o(".1.3.6.1.2.1.1.5.0")])).unwrap();
     assert_eq!(r[0].1, Value::Octets(b"lab".to_vec()));
 }
+
+/// What the discovery makes of a walk (no sysobject.ids: the vendor rules alone).
+fn discover_walk(walk: &str) -> device::Device {
+    let mut agent = Agent::File(WalkFile::read(walk.as_bytes()).unwrap());
+    let ids = std::cell::RefCell::new(sysobject::SysObjectIds::new(Some("/nonexistent")));
+    let mut d = device::Device::default();
+    smol::block_on(device::snmp_discover(
+        &mut agent,
+        "10.0.0.1".parse().unwrap(),
+        &ids,
+        &mut d,
+    ))
+    .unwrap();
+    d
+}
+
+#[test]
+fn mikrotik_serial_firmware_and_board_from_its_mib() {
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"RouterOS RB951Ui-2HnD\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.14988.1
+.1.3.6.1.2.1.1.5.0 = STRING: \"gw\"
+.1.3.6.1.2.1.47.1.1.1.1.11.1 = STRING: \"not-this-one\"
+.1.3.6.1.4.1.14988.1.1.7.3.0 = STRING: \"5A2B04C3D1E2\"
+.1.3.6.1.4.1.14988.1.1.7.4.0 = STRING: \"6.48.6\"
+",
+    );
+    assert_eq!(d.serial.as_deref(), Some("5A2B04C3D1E2"));
+    assert_eq!(d.firmware.as_deref(), Some("6.48.6"));
+    assert_eq!(d.model.as_deref(), Some("RB951Ui-2HnD"));
+    assert_eq!(
+        d.manufacturer.as_deref(),
+        Some("MikroTik"),
+        "sysDescr's first word"
+    );
+    // Another sysDescr: no model from it, and the serial still from the MikroTik MIB.
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"CRS326 switch\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.14988.1
+.1.3.6.1.4.1.14988.1.1.7.3.0 = STRING: \"ABC\"
+",
+    );
+    assert_eq!((d.model, d.serial.as_deref()), (None, Some("ABC")));
+}
+
+#[test]
+fn tplink_sysinfo_current_and_older_forms() {
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"JetStream 24-Port Gigabit L2 Managed Switch\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.11863.1.1.3
+.1.3.6.1.4.1.11863.6.1.1.5.0 = STRING: \"T2600G-28TS 2.0\"
+.1.3.6.1.4.1.11863.6.1.1.6.0 = STRING: \"2.0.0 Build 20170628 Rel.55184(s)\"
+.1.3.6.1.4.1.11863.6.1.1.7.0 = STRING: \"50-C7-BF-11-22-33\"
+.1.3.6.1.4.1.11863.6.1.1.8.0 = STRING: \"2175063000123\"
+",
+    );
+    assert_eq!(d.model.as_deref(), Some("T2600G-28TS"));
+    assert_eq!(
+        d.firmware.as_deref(),
+        Some("2.0.0 Build 20170628 Rel.55184(s)")
+    );
+    assert_eq!(
+        d.mac.as_deref(),
+        Some("50:c7:bf:11:22:33"),
+        "the dashed MAC of tpSysInfoMacAddr"
+    );
+    assert_eq!(d.serial.as_deref(), Some("2175063000123"));
+    assert_eq!(
+        d.kind.as_deref(),
+        Some("NETWORKING"),
+        "a Switch by sysDescr"
+    );
+    // Older firmware: the same columns under the sysObjectID; a bridge address wins for the MAC.
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"TL-SG3210\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.11863.1.1.2
+.1.3.6.1.2.1.17.1.1.0 = Hex-STRING: 00 0A EB 00 00 01
+.1.3.6.1.4.1.11863.1.1.2.1.1.1.5.0 = STRING: \"TL-SG3210 1.0\"
+.1.3.6.1.4.1.11863.1.1.2.1.1.1.6.0 = STRING: \"1.0.2 Build 20110526\"
+.1.3.6.1.4.1.11863.1.1.2.1.1.1.7.0 = STRING: \"TP-LINK bootutil\"
+.1.3.6.1.4.1.11863.1.1.2.1.1.1.8.0 = STRING: \"00-0A-EB-00-00-02\"
+",
+    );
+    assert_eq!(d.model.as_deref(), Some("TL-SG3210"));
+    assert_eq!(d.firmware.as_deref(), Some("1.0.2 Build 20110526"));
+    assert_eq!(d.mac.as_deref(), Some("00:0a:eb:00:00:01"));
+    assert_eq!(
+        d.serial.as_deref(),
+        Some("00-0A-EB-00-00-02"),
+        "the column after the banner"
+    );
+    // Not a TP-Link: nothing of its MIB is read.
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"other\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.99999.1
+.1.3.6.1.4.1.11863.6.1.1.8.0 = STRING: \"2175063000123\"
+",
+    );
+    assert_eq!(d.serial, None);
+}
+
+#[test]
+fn hp_procurve_serial_and_rom_version_from_http_mg() {
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"ProCurve J9279A Switch 2510G-24, revision Y.11.16, ROM N.10.02\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.11.2.3.7.11.87
+.1.3.6.1.2.1.47.1.1.1.1.10.1 = STRING: \"Y.11.16\"
+.1.3.6.1.2.1.47.1.1.1.1.11.1 = STRING: \"CN0000AAAA\"
+.1.3.6.1.4.1.11.2.36.1.1.2.8.0 = STRING: \"N.10.02\"
+.1.3.6.1.4.1.11.2.36.1.1.2.9.0 = STRING: \"CN123ABCDE\"
+",
+    );
+    assert_eq!(d.serial.as_deref(), Some("CN123ABCDE"));
+    assert_eq!(d.firmware.as_deref(), Some("N.10.02"));
+    // Without the HTTP-MG values, the ENTITY-MIB ones.
+    let d = discover_walk(
+        "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"ProCurve J9279A Switch 2510G-24\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.11.2.3.7.11.87
+.1.3.6.1.2.1.47.1.1.1.1.10.1 = STRING: \"Y.11.16\"
+.1.3.6.1.2.1.47.1.1.1.1.11.1 = STRING: \"CN0000AAAA\"
+",
+    );
+    assert_eq!(
+        (d.serial.as_deref(), d.firmware.as_deref()),
+        (Some("CN0000AAAA"), Some("Y.11.16"))
+    );
+}
+
+/// An agent whose every GETNEXT/GETBULK answer is `answer` (an OID that does not move on).
+fn stuck_responder(answer: Oid) -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut served = 0;
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Ok(m) = message::decode(&buf[..n]) else {
+                continue;
+            };
+            served += 1;
+            let reply = message::encode(
+                &Credential::community(Version::V2c, "public"),
+                &Pdu {
+                    kind: message::RESPONSE,
+                    request_id: m.pdu.request_id,
+                    error_status: 0,
+                    error_index: 0,
+                    varbinds: vec![(answer.clone(), Value::Integer(served))],
+                },
+            );
+            let _ = sock.send_to(&reply, from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_walk_that_loops_back_or_stands_still_is_an_error_not_a_hang() {
+    let root = o(".1.3.6.1.2.1.2.2.1.2");
+    for answer in [o(".1.3.6.1.2.1.2.2.1.2.1"), o(".1.3.6.1.2.1.2.2.1.2")] {
+        let addr = stuck_responder(answer.clone());
+        let mut s = session(addr, "public");
+        let t0 = std::time::Instant::now();
+        // The first answer (.1) moves on from the root; the second is the same OID again.
+        let r = smol::block_on(walk::walk(&mut s, &root, 100_000));
+        assert_eq!(
+            r,
+            Err(SnmpError::Unexpected("the agent's OIDs do not increase")),
+            "{answer}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn walk_files_are_kept_in_oid_order_whatever_the_arcs() {
+    let long = "x".repeat(70_000);
+    let text = format!(
+        "\
+.1.3.6.1.9.16384 = INTEGER: 3
+.1.3.6.1.9.4294967295 = INTEGER: 4
+.1.3.6.1.9.16383 = INTEGER: 2
+.1.3.6.1.9.127 = INTEGER: 1
+.1.3.6.1.9.127 = INTEGER: 99
+.1.3.6.1.9.128.1 = STRING: \"{long}\"
+"
+    );
+    let w = WalkFile::read(text.as_bytes()).unwrap();
+    assert_eq!(w.len(), 5, "the repeated OID kept once");
+    let rows = w.walk(&o(".1.3.6.1.9"), 100);
+    let got: Vec<String> = rows.iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            ".1.3.6.1.9.127",
+            ".1.3.6.1.9.128.1",
+            ".1.3.6.1.9.16383",
+            ".1.3.6.1.9.16384",
+            ".1.3.6.1.9.4294967295"
+        ]
+    );
+    assert_eq!(rows[0].1, Value::Integer(1), "the first of equal OIDs");
+    assert_eq!(
+        rows[1].1.as_bytes().map(<[u8]>::len),
+        Some(MAX_VALUE_BYTES),
+        "cut as a response would be"
+    );
+    assert_eq!(w.get(&[o(".1.3.6.1.9.4294967295")])[0].1, Value::Integer(4));
+    assert_eq!(w.get(&[o(".1.3.6.1.9.5")])[0].1, Value::NoSuchObject);
+    assert_eq!(w.walk(&o(".1.3.6.1.9.128"), 10).len(), 1);
+    assert_eq!(w.walk(&o(".1.3.6.1.9"), 2).len(), 2);
+}

@@ -5,9 +5,10 @@
 RSS of each (GNU time). Then a 53-port switch (dcrs-5980-28t-dc) live from snmpsim on loopback.
 
 Prints the absolute figures; fails on what does not depend on how busy the machine is: the
-speed ratio to the Perl agent measured in this run, uagent's peak RSS, and the live
-inventory's time relative to the same device read from its file (a bound of 2 s is the aim,
-printed, not judged).
+speed ratio to the Perl agent measured in this run (--file, and live against the same snmpsim),
+uagent's peak RSS for the 53-port switch (<= 4 MiB, through --file and live) and the largest
+peak RSS relative to the Perl agent's. The live bound of 2 s is the issue's aim: printed, with
+whether it was met, not judged (no absolute time is).
 
     python3 tests/bench/netinventory.py --binary target/cross/x86_64-unknown-linux-musl/out/full/uagent
 """
@@ -30,6 +31,9 @@ SYSOBJECT_IDS = os.path.join(SHARED, "data", "sysobject.ids", "sysobject.ids")
 # below what this machine measured under load (see README's Measured), never on a time.
 SPEED_RATIO = 10.0
 RSS_LIMIT_KIB = 4096
+# Measured 6.1x less memory than the Perl agent at the largest recording.
+FILE_RSS_RATIO = 4.0
+LIVE_RATIO = 2.0  # measured 4.1x (snmpsim, in Python, is most of both times)
 LIVE = "dcrs-5980-28t-dc"
 
 
@@ -59,21 +63,31 @@ def main():
         recs = write_walks(walks)
         ours_wall = perl_wall = 0.0
         ours_rss = perl_rss = 0
+        per = {}
         for name, _ in recs:
             w = os.path.join(walks, name + ".walk")
             t, r = timed([binary, "netinventory", "--file", w, "--sysobject-ids", SYSOBJECT_IDS,
                           "--deviceid", "bench-2026-01-01-00-00-00"])
             ours_wall += t
             ours_rss = max(ours_rss, r)
+            per[name] = (r, os.path.getsize(w))
             t, r = timed(["fusioninventory-netinventory", "--host", "127.0.0.1", "--file", w])
             perl_wall += t
             perl_rss = max(perl_rss, r)
         print(f"  {len(recs)} recordings --file: uagent {ours_wall:.2f} s, peak RSS {ours_rss} KiB; "
               f"fusioninventory-netinventory {perl_wall:.2f} s, peak RSS {perl_rss} KiB")
+        for name, (r, size) in sorted(per.items(), key=lambda kv: -kv[1][0])[:5]:
+            print(f"    {name}: peak RSS {r} KiB, walk file {size // 1024} KiB")
         print(f"  ratios: {perl_wall / ours_wall:.1f}x faster, {perl_rss / ours_rss:.1f}x less memory")
         checks.true(f"{perl_wall / ours_wall:.1f}x faster than the Perl agent (>= {SPEED_RATIO:.0f}x; aim 20x)",
                     perl_wall / ours_wall >= SPEED_RATIO)
-        checks.true(f"uagent's largest peak RSS {ours_rss} KiB <= {RSS_LIMIT_KIB} KiB", ours_rss <= RSS_LIMIT_KIB)
+        # --file holds the whole walk in memory (compact: about 1.5x the text's size); the aim
+        # of 4 MiB is for a 48-port switch (below), the largest recordings are judged beside Fusion.
+        checks.true(f"uagent's largest peak RSS {ours_rss} KiB at most 1/{FILE_RSS_RATIO:.0f} of the Perl agent's "
+                    f"{perl_rss} KiB", ours_rss * FILE_RSS_RATIO <= perl_rss)
+        r = per[LIVE][0]
+        checks.true(f"the 53-port switch {LIVE} through --file: peak RSS {r} KiB <= {RSS_LIMIT_KIB} KiB",
+                    r <= RSS_LIMIT_KIB)
         # Live: the 53-port switch from snmpsim.
         data = os.path.join(tmp, "data")
         cache = os.path.join(tmp, "cache")
@@ -98,9 +112,18 @@ def main():
                 t, r = timed(cmd)
                 walls.append(t)
             best = min(walls)
-            print(f"  live {LIVE} (53 ports) from snmpsim: {', '.join(f'{w:.2f}' for w in walls)} s "
-                  f"(aim: under 2 s), peak RSS {r} KiB")
+            perl = []
+            for _ in range(2):
+                t, _ = timed(["fusioninventory-netinventory", "--host", "127.0.0.1", "--port", str(port),
+                              "--community", LIVE, "--timeout", "5"])
+                perl.append(t)
+            ratio = min(perl) / best
+            print(f"  live {LIVE} (53 ports) from snmpsim: uagent {', '.join(f'{w:.2f}' for w in walls)} s "
+                  f"(aim: under 2 s: {'met' if best < 2 else 'NOT met'}), peak RSS {r} KiB; "
+                  f"fusioninventory-netinventory {', '.join(f'{w:.2f}' for w in perl)} s: {ratio:.1f}x")
             checks.true(f"live 53-port switch peak RSS {r} KiB <= {RSS_LIMIT_KIB} KiB", r <= RSS_LIMIT_KIB)
+            checks.true(f"live 53-port switch {ratio:.1f}x faster than the Perl agent against the same snmpsim "
+                        f"(>= {LIVE_RATIO:.0f}x)", ratio >= LIVE_RATIO)
         finally:
             stop(sim)
     finally:

@@ -21,6 +21,9 @@ use crate::snmp::{oid, Agent, Oid, SnmpError, Value};
 /// Most values one walk reads (a table column): a 4,096-port chassis' ifTable column fits
 /// many times over; an agent that answers more is refused.
 pub const MAX_WALK_ROWS: usize = 16_384;
+/// Most values all the walks of one device read together (16 full tables): an agent that
+/// answers every table at its bound is refused rather than walked for ever.
+pub const MAX_DEVICE_VALUES: usize = 16 * MAX_WALK_ROWS;
 /// Most ports kept.
 pub const MAX_PORTS: usize = 8_192;
 /// Most connected MACs kept per port, and VLAN contexts tried.
@@ -34,6 +37,8 @@ const MAX_TEXT: usize = 1024;
 pub enum CollectError {
     Snmp(SnmpError),
     TooLarge(&'static str),
+    /// More than MAX_DEVICE_VALUES values over all the walks.
+    TooMany,
 }
 
 impl std::fmt::Display for CollectError {
@@ -43,6 +48,10 @@ impl std::fmt::Display for CollectError {
             CollectError::TooLarge(t) => write!(
                 f,
                 "the agent's {t} holds more than {MAX_WALK_ROWS} values: refused"
+            ),
+            CollectError::TooMany => write!(
+                f,
+                "the agent answered more than {MAX_DEVICE_VALUES} values in all: refused"
             ),
         }
     }
@@ -57,17 +66,27 @@ impl From<SnmpError> for CollectError {
 /// Blocking requests on an agent.
 pub struct Query<'a> {
     pub agent: &'a mut Agent,
+    /// Values the walks read so far (bounded by MAX_DEVICE_VALUES).
+    read: usize,
 }
 
 type Rows = Vec<(Vec<u32>, Value)>;
 
-impl Query<'_> {
+impl<'a> Query<'a> {
+    pub fn new(agent: &'a mut Agent) -> Query<'a> {
+        Query { agent, read: 0 }
+    }
+
     /// Every value under `root` with its index (the arcs after `root`).
     pub fn walk(&mut self, root: &str, what: &'static str) -> Result<Rows, CollectError> {
         let base = oid(root);
         let rows = smol::block_on(self.agent.walk(&base, MAX_WALK_ROWS + 1))?;
         if rows.len() > MAX_WALK_ROWS {
             return Err(CollectError::TooLarge(what));
+        }
+        self.read += rows.len();
+        if self.read > MAX_DEVICE_VALUES {
+            return Err(CollectError::TooMany);
         }
         Ok(rows
             .into_iter()
@@ -81,7 +100,13 @@ impl Query<'_> {
         match self.walk(root, what) {
             Ok(r) => Ok(r),
             Err(CollectError::TooLarge(t)) => Err(CollectError::TooLarge(t)),
+            Err(CollectError::TooMany) => Err(CollectError::TooMany),
             Err(CollectError::Snmp(SnmpError::Usm(e))) => Err(CollectError::Snmp(SnmpError::Usm(e))),
+            // A table whose OIDs loop or do not increase: the agent is broken there.
+            Err(e @ CollectError::Snmp(SnmpError::Unexpected(_))) => {
+                log::warn!("{what}: {e}; left out");
+                Ok(Vec::new())
+            }
             Err(e) => {
                 log::debug!("{what}: {e}; left out");
                 Ok(Vec::new())
@@ -208,7 +233,7 @@ pub fn collect(
     if let Some(k) = kind {
         inv.info.kind = Some(k.to_string());
     }
-    let mut q = Query { agent };
+    let mut q = Query::new(agent);
     info_extras(&mut q, &mut inv);
     ports(&mut q, &mut inv)?;
     components(&mut q, &mut inv)?;
@@ -540,6 +565,93 @@ fn vlans(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
             p.vlans = v;
         }
     }
+    tplink_vlans(q, inv)
+}
+
+const TPLINK: &str = ".1.3.6.1.4.1.11863";
+/// TPLINK-DOT1Q-VLAN-MIB: the port name of each ifIndex, and each VLAN's row.
+const TPLINK_VLAN_PORT_NUMBER: &str = ".1.3.6.1.4.1.11863.6.14.1.1.1.1.1";
+const TPLINK_VLAN_CONFIG: &str = ".1.3.6.1.4.1.11863.6.14.1.2.1.1";
+
+/// The ports a TP-Link port list names: `1/0/1-4,1/0/7` is 1/0/1 … 1/0/4 and 1/0/7 (a range
+/// is the text before its first number's last digit run; at most MAX_PORTS names).
+pub fn tplink_port_list(def: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in def.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let range = item.split_once('-').and_then(|(a, b)| {
+            let digits = a.len() - a.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let (prefix, first) = a.split_at(a.len() - digits);
+            let (first, last) = (first.parse::<u32>().ok()?, b.parse::<u32>().ok()?);
+            (last > first).then_some((prefix, first, last))
+        });
+        match range {
+            Some((prefix, first, last)) => {
+                for n in first..=last {
+                    if out.len() == MAX_PORTS {
+                        return out;
+                    }
+                    out.push(format!("{prefix}{n}"));
+                }
+            }
+            None if out.len() < MAX_PORTS => out.push(item.to_string()),
+            None => return out,
+        }
+    }
+    out
+}
+
+/// TP-Link's own VLAN table (the reference agents' TpLink rule), for the ports that have no
+/// VLAN from the standard MIBs.
+fn tplink_vlans(q: &mut Query, inv: &mut Inventory) -> Result<(), CollectError> {
+    if inv.ports.values().all(|p| !p.vlans.is_empty()) {
+        return Ok(());
+    }
+    match q.get(".1.3.6.1.2.1.1.2.0") {
+        Some(Value::ObjectId(o)) if o.starts_with(&oid(TPLINK)) => {}
+        _ => return Ok(()),
+    }
+    let names = q.optional(TPLINK_VLAN_PORT_NUMBER, "vlanPortConfigTable")?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let col = |n: u8, q: &mut Query| q.optional(&format!("{TPLINK_VLAN_CONFIG}.{n}"), "vlanConfigTable");
+    let status = col(6, q)?;
+    let descr = col(2, q)?;
+    if status.is_empty() || descr.is_empty() {
+        return Ok(());
+    }
+    let (ids, tagged, untagged, removed) = (col(1, q)?, col(3, q)?, col(4, q)?, col(5, q)?);
+    let (descr, ids, tagged, untagged, removed) =
+        (by_suffix(&descr), by_suffix(&ids), by_suffix(&tagged), by_suffix(&untagged), by_suffix(&removed));
+    // Port name -> VLAN number -> (name, tagged).
+    let mut by_port: BTreeMap<String, BTreeMap<i64, (String, bool)>> = BTreeMap::new();
+    for (suffix, st) in &status {
+        if number(st) != Some(1) {
+            continue;
+        }
+        let s = suffix.as_slice();
+        let Some(id) = ids.get(s).and_then(|v| number(v).or_else(|| string(v)?.parse().ok())) else {
+            continue;
+        };
+        let name = descr.get(s).and_then(|v| string(v)).unwrap_or_default();
+        for (list, is_tagged) in [(&tagged, true), (&untagged, false)] {
+            for port in list.get(s).and_then(|v| string(v)).map(|d| tplink_port_list(&d)).unwrap_or_default() {
+                by_port.entry(port).or_default().insert(id, (name.clone(), is_tagged));
+            }
+        }
+        for port in removed.get(s).and_then(|v| string(v)).map(|d| tplink_port_list(&d)).unwrap_or_default() {
+            if let Some(v) = by_port.get_mut(&port) {
+                v.remove(&id);
+            }
+        }
+    }
+    for (suffix, v) in &names {
+        let ([index], Some(name)) = (&suffix[..], string(v)) else { continue };
+        let (Some(p), Some(vlans)) = (inv.ports.get_mut(index), by_port.get(&name)) else { continue };
+        if p.vlans.is_empty() {
+            p.vlans = vlans.iter().map(|(n, (name, t))| (*n, name.clone(), Some(*t))).collect();
+        }
+    }
     Ok(())
 }
 
@@ -839,7 +951,7 @@ fn connected_macs(
     let mut any = false;
     for v in vlans {
         let Some(mut agent) = vlan_contexts(v) else { continue };
-        let mut vq = Query { agent: &mut agent };
+        let mut vq = Query::new(&mut agent);
         let found = fdb(&mut vq, ".1.3.6.1.2.1.17.4.3.1.2")?;
         if !found.is_empty() {
             any = true;

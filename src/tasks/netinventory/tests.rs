@@ -232,3 +232,125 @@ fn ocs_types_are_chosen_by_their_conditions_on_a_walk() {
     let got = text(inventory(&job, &mut walk("Embedded Linux 5.4")));
     assert!(got.starts_with("<snmp_default>"), "{got}");
 }
+
+#[test]
+fn the_walks_of_one_device_have_a_bound_in_all() {
+    use super::collect::{CollectError, Query, MAX_DEVICE_VALUES, MAX_WALK_ROWS};
+    use crate::snmp::{Agent, WalkFile};
+    let mut walk = String::new();
+    for i in 1..=MAX_WALK_ROWS {
+        walk.push_str(&format!(".1.3.6.1.2.1.2.2.1.1.{i} = INTEGER: {i}\n"));
+    }
+    let mut agent = Agent::File(WalkFile::read(walk.as_bytes()).unwrap());
+    let mut q = Query::new(&mut agent);
+    for _ in 0..MAX_DEVICE_VALUES / MAX_WALK_ROWS {
+        assert_eq!(q.walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap().len(), MAX_WALK_ROWS);
+    }
+    let e = q.walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap_err();
+    assert!(matches!(e, CollectError::TooMany), "{e}");
+    assert!(e.to_string().contains(&format!("more than {MAX_DEVICE_VALUES} values in all")), "{e}");
+    // One more row than a table may hold is refused by name.
+    walk.push_str(&format!(".1.3.6.1.2.1.2.2.1.1.{} = INTEGER: 0\n", MAX_WALK_ROWS + 1));
+    let mut agent = Agent::File(WalkFile::read(walk.as_bytes()).unwrap());
+    let e = Query::new(&mut agent).walk(".1.3.6.1.2.1.2.2.1.1", "ifTable").unwrap_err();
+    assert!(e.to_string().contains("ifTable holds more than 16384 values"), "{e}");
+}
+
+#[test]
+fn oversized_strings_are_cut_at_their_bound() {
+    use crate::snmp::device::{text, MAX_TEXT_BYTES};
+    use crate::snmp::Value;
+    let big = Value::Octets("é".repeat(40_000).into_bytes());
+    let t = text(&big).unwrap();
+    assert!(t.len() <= MAX_TEXT_BYTES && t.len() > MAX_TEXT_BYTES - 2, "{}", t.len());
+    assert!(t.chars().all(|c| c == 'é'), "cut on a character boundary");
+    let walk = format!(
+        ".1.3.6.1.2.1.1.1.0 = STRING: \"{}\"\n.1.3.6.1.2.1.1.5.0 = STRING: \"n\"\n",
+        "x".repeat(65_000)
+    );
+    let dir = std::env::temp_dir().join(format!("ni-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("big.walk");
+    std::fs::write(&f, walk).unwrap();
+    let a = Args {
+        file: vec![f.to_string_lossy().into_owned()],
+        ..Args::default()
+    };
+    let job = a.job_from_options().unwrap();
+    let ids = RefCell::new(SysObjectIds::new(Some("/nonexistent")));
+    let mut out = Vec::new();
+    xml::write(&mut out, &inventory_device(&job, &job.devices[0], &ids));
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains(&format!("<COMMENTS>{}</COMMENTS>", "x".repeat(MAX_TEXT_BYTES))), "{}", &s[..200]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tplink_port_lists_expand_their_ranges() {
+    use super::collect::tplink_port_list;
+    assert_eq!(tplink_port_list("1/0/1-3,1/0/7"), ["1/0/1", "1/0/2", "1/0/3", "1/0/7"]);
+    assert_eq!(tplink_port_list("1/0/9-11"), ["1/0/9", "1/0/10", "1/0/11"]);
+    assert_eq!(tplink_port_list(" 5 ,, 8-9"), ["5", "8", "9"]);
+    assert_eq!(tplink_port_list("1/0/4-2"), ["1/0/4-2"], "not a range");
+    assert_eq!(tplink_port_list("1-4294967295").len(), super::collect::MAX_PORTS, "bounded");
+}
+
+#[test]
+fn a_tplink_switch_has_the_vlans_of_its_own_mib() {
+    let walk = "\
+.1.3.6.1.2.1.1.1.0 = STRING: \"JetStream 24-Port Gigabit L2 Managed Switch\"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.11863.1.1.3
+.1.3.6.1.2.1.2.2.1.1.49153 = INTEGER: 49153
+.1.3.6.1.2.1.2.2.1.1.49154 = INTEGER: 49154
+.1.3.6.1.2.1.2.2.1.1.49155 = INTEGER: 49155
+.1.3.6.1.2.1.2.2.1.2.49153 = STRING: \"gigabitEthernet 1/0/1 : copper\"
+.1.3.6.1.2.1.2.2.1.2.49154 = STRING: \"gigabitEthernet 1/0/2 : copper\"
+.1.3.6.1.2.1.2.2.1.2.49155 = STRING: \"gigabitEthernet 1/0/3 : copper\"
+.1.3.6.1.4.1.11863.6.14.1.1.1.1.1.49153 = STRING: \"1/0/1\"
+.1.3.6.1.4.1.11863.6.14.1.1.1.1.1.49154 = STRING: \"1/0/2\"
+.1.3.6.1.4.1.11863.6.14.1.1.1.1.1.49155 = STRING: \"1/0/3\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.1.1 = INTEGER: 1
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.1.10 = INTEGER: 10
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.2.1 = STRING: \"System-VLAN\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.2.10 = STRING: \"office\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.3.1 = STRING: \"\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.3.10 = STRING: \"1/0/3\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.4.1 = STRING: \"1/0/1-3\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.4.10 = STRING: \"1/0/2\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.5.1 = STRING: \"1/0/2\"
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.6.1 = INTEGER: 1
+.1.3.6.1.4.1.11863.6.14.1.2.1.1.6.10 = INTEGER: 1
+";
+    let dir = std::env::temp_dir().join(format!("ni-tplink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("tplink.walk");
+    std::fs::write(&f, walk).unwrap();
+    let a = Args {
+        file: vec![f.to_string_lossy().into_owned()],
+        ..Args::default()
+    };
+    let job = a.job_from_options().unwrap();
+    let ids = RefCell::new(SysObjectIds::new(Some("/nonexistent")));
+    let mut out = Vec::new();
+    xml::write(&mut out, &inventory_device(&job, &job.devices[0], &ids));
+    let s = String::from_utf8(out).unwrap();
+    let port = |n: &str| {
+        let at = s.find(&format!("<IFNUMBER>{n}</IFNUMBER>")).unwrap();
+        let end = s[at..].find("</PORT>").unwrap();
+        s[at..at + end].to_string()
+    };
+    let untagged1 = "<VLAN><NAME>System-VLAN</NAME><NUMBER>1</NUMBER><TAGGED>0</TAGGED></VLAN>";
+    assert!(port("49153").contains(&format!("<VLANS>{untagged1}</VLANS>")), "{s}");
+    // 1/0/2 is removed from VLAN 1 and untagged in 10.
+    assert!(
+        port("49154").contains("<VLANS><VLAN><NAME>office</NAME><NUMBER>10</NUMBER><TAGGED>0</TAGGED></VLAN></VLANS>"),
+        "{s}"
+    );
+    assert!(
+        port("49155").contains(&format!(
+            "<VLANS>{untagged1}<VLAN><NAME>office</NAME><NUMBER>10</NUMBER><TAGGED>1</TAGGED></VLAN></VLANS>"
+        )),
+        "{s}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
