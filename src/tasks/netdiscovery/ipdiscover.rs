@@ -14,7 +14,7 @@ use nix::net::if_::InterfaceFlags;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{self, AddressFamily, LinkAddr, MsgFlags, SockFlag, SockType, SockaddrLike};
 
-use super::probes::{mac_text, parse_arp_table};
+use super::probes::{mac_text, parse_arp_table, MAX_ARP_TABLE};
 use crate::sys::Root;
 
 /// The narrowest mask accepted: a /16 (65,534 hosts), as the reference agent refuses wider.
@@ -83,11 +83,11 @@ struct Local {
     link: Option<LinkAddr>,
 }
 
-/// The interface whose IPv4 network is `subnet`.
-fn find_interface(subnet: Ipv4Addr) -> std::result::Result<Local, String> {
+/// Every IPv4 address of this machine, with its interface's flags and Ethernet address.
+fn ipv4_interfaces() -> std::result::Result<Vec<(Local, InterfaceFlags)>, String> {
     let addrs = nix::ifaddrs::getifaddrs()
         .map_err(|e| format!("cannot list the network interfaces (getifaddrs): {e}"))?;
-    let mut found: Option<Local> = None;
+    let mut found: Vec<(Local, InterfaceFlags)> = Vec::new();
     let mut links: Vec<(String, LinkAddr)> = Vec::new();
     for a in addrs.take(4096) {
         let Some(addr) = a.address else { continue };
@@ -101,27 +101,31 @@ fn find_interface(subnet: Ipv4Addr) -> std::result::Result<Local, String> {
         ) else {
             continue;
         };
-        if a.flags.contains(InterfaceFlags::IFF_LOOPBACK) || !a.flags.contains(InterfaceFlags::IFF_UP) {
-            continue;
-        }
-        let net = Ipv4Addr::from(u32::from(v4.ip()) & u32::from(mask));
-        if net == subnet && found.is_none() {
-            found = Some(Local {
-                name: a.interface_name.clone(),
-                ip: v4.ip(),
-                mask,
-                link: None,
-            });
-        }
+        let local = Local {
+            name: a.interface_name.clone(),
+            ip: v4.ip(),
+            mask,
+            link: None,
+        };
+        found.push((local, a.flags));
     }
-    let mut local = found.ok_or_else(|| {
-        format!("IPDISCOVER: no interface of this machine is on the subnet {subnet}")
-    })?;
-    local.link = links
+    for (l, _) in &mut found {
+        l.link = links.iter().find(|(n, _)| *n == l.name).map(|(_, k)| *k);
+    }
+    Ok(found)
+}
+
+/// The interface whose IPv4 network is `subnet`.
+fn find_interface(subnet: Ipv4Addr) -> std::result::Result<Local, String> {
+    ipv4_interfaces()?
         .into_iter()
-        .find(|(n, _)| *n == local.name)
-        .map(|(_, l)| l);
-    Ok(local)
+        .find(|(l, flags)| {
+            flags.contains(InterfaceFlags::IFF_UP)
+                && !flags.contains(InterfaceFlags::IFF_LOOPBACK)
+                && u32::from(l.ip) & u32::from(l.mask) == u32::from(subnet)
+        })
+        .map(|(l, _)| l)
+        .ok_or_else(|| format!("IPDISCOVER: no interface of this machine is on the subnet {subnet}"))
 }
 
 /// An ARP who-has for `target` from `(mac, ip)`, padded to the Ethernet minimum.
@@ -296,42 +300,21 @@ impl OnLink {
 /// Every up, non-loopback, broadcast-capable IPv4 interface with its Ethernet address, and
 /// every IPv4 address of this machine.
 fn local_links() -> std::result::Result<(Vec<Local>, Vec<Ipv4Addr>), String> {
-    let addrs = nix::ifaddrs::getifaddrs()
-        .map_err(|e| format!("cannot list the network interfaces (getifaddrs): {e}"))?;
-    let mut locals: Vec<Local> = Vec::new();
-    let mut own: Vec<Ipv4Addr> = Vec::new();
-    let mut links: Vec<(String, LinkAddr)> = Vec::new();
-    for a in addrs.take(4096) {
-        let Some(addr) = a.address else { continue };
-        if let Some(l) = addr.as_link_addr() {
-            links.push((a.interface_name.clone(), *l));
-            continue;
-        }
-        let (Some(v4), Some(mask)) = (
-            addr.as_sockaddr_in(),
-            a.netmask.and_then(|m| m.as_sockaddr_in().map(|m| m.ip())),
-        ) else {
-            continue;
-        };
-        own.push(v4.ip());
-        let usable = a.flags.contains(InterfaceFlags::IFF_UP)
-            && a.flags.contains(InterfaceFlags::IFF_BROADCAST)
-            && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
-            && !a.flags.contains(InterfaceFlags::IFF_NOARP)
-            && prefix_len(mask) >= MIN_PREFIX
-            && prefix_len(mask) <= 30;
-        if usable && locals.len() < 64 {
-            locals.push(Local {
-                name: a.interface_name.clone(),
-                ip: v4.ip(),
-                mask,
-                link: None,
-            });
-        }
-    }
-    for l in &mut locals {
-        l.link = links.iter().find(|(n, _)| *n == l.name).map(|(_, k)| *k);
-    }
+    let all = ipv4_interfaces()?;
+    let own = all.iter().map(|(l, _)| l.ip).collect();
+    let locals = all
+        .into_iter()
+        .filter(|(l, flags)| {
+            flags.contains(InterfaceFlags::IFF_UP)
+                && flags.contains(InterfaceFlags::IFF_BROADCAST)
+                && !flags.contains(InterfaceFlags::IFF_LOOPBACK)
+                && !flags.contains(InterfaceFlags::IFF_NOARP)
+                && prefix_len(l.mask) >= MIN_PREFIX
+                && prefix_len(l.mask) <= 30
+        })
+        .map(|(l, _)| l)
+        .take(64)
+        .collect();
     Ok((locals, own))
 }
 
@@ -391,7 +374,7 @@ pub fn presweep(ranges: &[(Ipv4Addr, Ipv4Addr)], wait: Duration, root: &Root) ->
         }
     }
     out.present.extend(own);
-    if let Some(b) = root.read_bytes("/proc/net/arp", 4 * 1024 * 1024) {
+    if let Some(b) = root.read_bytes("/proc/net/arp", MAX_ARP_TABLE) {
         let text = String::from_utf8_lossy(&b);
         out.present.extend(parse_arp_table(&text).into_iter().map(|(ip, _, _)| ip));
     }
@@ -428,7 +411,7 @@ pub fn run(order: &Order, root: &Root) -> std::result::Result<Result, String> {
                 if not_permitted { " (CAP_NET_RAW needed)" } else { "" }
             );
             let text = root
-                .read_bytes("/proc/net/arp", 4 * 1024 * 1024)
+                .read_bytes("/proc/net/arp", MAX_ARP_TABLE)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             let mask = u32::from(local.mask);

@@ -14,7 +14,7 @@ pub use crate::snmp::device::mac_text;
 use crate::sys::Root;
 
 /// Largest neighbour table read.
-const MAX_ARP_TABLE: usize = 4 * 1024 * 1024;
+pub const MAX_ARP_TABLE: usize = 4 * 1024 * 1024;
 /// Most ICMP packets looked at while waiting for one echo reply.
 const MAX_PING_STRAYS: usize = 4096;
 /// Most names read from one NBSTAT answer.
